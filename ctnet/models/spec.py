@@ -1,0 +1,103 @@
+"""The model spec: plain YAML-able data naming one model row of the paper. Defaults and up-front validation."""
+import copy
+
+from ctnet.models.ct_module import CONNECTIONS, EXCITATIONS
+
+BACKBONES = ("resnet50", "resnet101", "inception_v3")
+MODULES = ("tsn", "c3d", "r2plus1d", "csn", "ct")
+PLANS = ("none", "res5_one", "res4_res5", "every_second")
+
+# The paper's full CT-Net (section 3, Table 2g's last row) with the Something-Something head.
+DEFAULT_SPEC = {
+    "backbone": "resnet50",
+    "module": "ct",
+    "num_segments": 8,
+    "replace": "every_second",
+    "pretrained": None,
+    "dropout": 0.3,
+    "base_width": 64,
+    "freeze_unreplaced": False,
+    "ct": {"sub_dims": 2, "kernels": None, "connection": "parallel", "pointwise": True, "excitation": "te"},
+}
+
+
+def _fail(key, value, allowed):
+    raise ValueError(f"model spec: {key} = {value!r} is not allowed; use {allowed}")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def resolve_spec(spec):
+    """Return a complete, validated copy of ``spec`` (absent keys take DEFAULT_SPEC's values).
+
+    Raises ValueError naming the offending key and the allowed values.
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(f"model spec must be a mapping, got {type(spec).__name__}")
+    unknown = sorted(set(spec) - set(DEFAULT_SPEC))
+    if unknown:
+        _fail(unknown[0], spec[unknown[0]], f"one of the keys {sorted(DEFAULT_SPEC)}")
+    resolved = copy.deepcopy(DEFAULT_SPEC)
+    resolved.update({key: copy.deepcopy(value) for key, value in spec.items() if key != "ct"})
+    ct = spec.get("ct") or {}
+    if not isinstance(ct, dict):
+        _fail("ct", ct, "a mapping with keys sub_dims, kernels, connection, pointwise, excitation")
+    unknown = sorted(set(ct) - set(DEFAULT_SPEC["ct"]))
+    if unknown:
+        _fail(f"ct.{unknown[0]}", ct[unknown[0]], f"one of the keys {sorted(DEFAULT_SPEC['ct'])}")
+    resolved["ct"].update(copy.deepcopy(ct))
+
+    if resolved["backbone"] not in BACKBONES:
+        _fail("backbone", resolved["backbone"], BACKBONES)
+    if resolved["module"] not in MODULES:
+        _fail("module", resolved["module"], MODULES)
+    if not _is_int(resolved["num_segments"]) or resolved["num_segments"] < 1:
+        _fail("num_segments", resolved["num_segments"], "a positive integer")
+    replace = resolved["replace"]
+    if isinstance(replace, list):
+        if not replace or not all(isinstance(name, str) for name in replace):
+            _fail("replace", replace, "a non-empty list of block names such as ['layer3.1', 'layer4.1']")
+    elif replace not in PLANS:
+        _fail("replace", replace, f"one of {PLANS} or a list of block names")
+    if resolved["pretrained"] is not None and not isinstance(resolved["pretrained"], str):
+        _fail("pretrained", resolved["pretrained"], "a path to a .pth state dict, 'torchvision', or null")
+    dropout = resolved["dropout"]
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        _fail("dropout", dropout, "a number in [0, 1)")
+    if not _is_int(resolved["base_width"]) or resolved["base_width"] < 1:
+        _fail("base_width", resolved["base_width"], "a positive integer (64 = the paper)")
+    if resolved["backbone"] == "inception_v3" and resolved["base_width"] != 64:
+        _fail("base_width", resolved["base_width"], "64 with backbone inception_v3 (only ResNets scale)")
+    if not isinstance(resolved["freeze_unreplaced"], bool):
+        _fail("freeze_unreplaced", resolved["freeze_unreplaced"], "true or false")
+    _check_ct(resolved["ct"])
+    return resolved
+
+
+def _check_ct(ct):
+    sub_dims = ct["sub_dims"]
+    if _is_int(sub_dims):
+        if sub_dims < 1:
+            _fail("ct.sub_dims", sub_dims, "K >= 1 or a list of sizes")
+        num = sub_dims
+    elif isinstance(sub_dims, list) and sub_dims and all(
+            (_is_int(size) and size >= 1) or size == "auto" for size in sub_dims) and sub_dims.count("auto") <= 1:
+        num = len(sub_dims)
+    else:
+        _fail("ct.sub_dims", sub_dims, "K (an integer >= 1) or a list of positive sizes with at most one 'auto'")
+    kernels = ct["kernels"]
+    if kernels is None:
+        ct["kernels"] = [3] * num
+    elif _is_int(kernels) and kernels % 2 == 1:
+        ct["kernels"] = [kernels] * num
+    elif not (isinstance(kernels, list) and len(kernels) == num
+              and all(_is_int(k) and k >= 1 and k % 2 == 1 for k in kernels)):
+        _fail("ct.kernels", kernels, f"an odd kernel size or a list of {num} odd sizes (one per sub-dimension)")
+    if ct["connection"] not in CONNECTIONS:
+        _fail("ct.connection", ct["connection"], CONNECTIONS)
+    if not isinstance(ct["pointwise"], bool):
+        _fail("ct.pointwise", ct["pointwise"], "true or false")
+    if ct["excitation"] not in EXCITATIONS:
+        _fail("ct.excitation", ct["excitation"], "te, se or null")

@@ -1,0 +1,141 @@
+"""Every per-view GFLOPs figure of the paper's Tables 2a-2h, 3, 4, 6 and 7 (as tables.yaml gives them), within 3 %.
+
+The numbers are copied from ../shared/paper/tables.yaml (the project never reads it at run time). Table 8 has no
+recovered GFLOPs. Tables 2b-2f count the CT-Module without TE and without the extra point-wise convolution, 2g adds
+them, Tables 3/4/6 are the full CT-Net (8/12/16/24 frames) at 256 x 256, 2h's first row the full CT-Net at 224.
+"""
+import importlib.util
+import json
+import pathlib
+from functools import lru_cache
+
+import pytest
+import torch
+import yaml
+
+from ctnet.flops import count_flops
+from ctnet.models import build_model
+
+_CLI = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "count_flops.py"
+_spec = importlib.util.spec_from_file_location("count_flops_cli", _CLI)
+count_flops_cli = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(count_flops_cli)
+
+PLAIN = {"pointwise": False, "excitation": None}  # the bare CT-Module of Tables 2b-2f
+FULL = {}  # the paper's full CT-Net (defaults)
+
+
+def spec(module="ct", ct=None, replace="every_second", backbone="resnet50"):
+    return {"module": module, "ct": ct or {}, "replace": replace, "backbone": backbone}
+
+
+# (table, row, spec, frames, size, views, paper GFLOPs)
+ROWS = [
+    ("2a", "C3D-Module", spec("c3d"), 8, 256, 1, 59.9),
+    ("2a", "R(2+1)D-Module", spec("r2plus1d"), 8, 256, 1, 45.8),
+    ("2a", "CSN-Module", spec("csn"), 8, 256, 1, 35.6),
+    ("2a", "CT-Module", spec(ct=PLAIN), 8, 256, 1, 36.3),
+    ("2b", "K=1", spec(ct=dict(PLAIN, sub_dims=1)), 8, 256, 1, 45.8),
+    ("2b", "K=2", spec(ct=dict(PLAIN, sub_dims=2)), 8, 256, 1, 36.3),
+    ("2b", "K=3", spec(ct=dict(PLAIN, sub_dims=3)), 8, 256, 1, 35.7),
+    ("2b", "K=4", spec(ct=dict(PLAIN, sub_dims=4)), 8, 256, 1, 35.6),
+    ("2c", "3x3x3 (coupled)", spec(ct=dict(PLAIN, connection="joint")), 8, 256, 1, 38.5),
+    ("2c", "serial", spec(ct=dict(PLAIN, connection="serial")), 8, 256, 1, 36.3),
+    ("2c", "parallel", spec(ct=dict(PLAIN, connection="parallel")), 8, 256, 1, 36.3),
+    ("2d", "C2 = sqrt(C)", spec(ct=PLAIN), 8, 256, 1, 36.3),
+    ("2d", "C2 = 2", spec(ct=dict(PLAIN, sub_dims=["auto", 2])), 8, 256, 1, 40.3),
+    ("2d", "C2 = 4", spec(ct=dict(PLAIN, sub_dims=["auto", 4])), 8, 256, 1, 37.6),
+    ("2d", "C2 = 8", spec(ct=dict(PLAIN, sub_dims=["auto", 8])), 8, 256, 1, 36.5),
+    ("2d", "C2 = 16", spec(ct=dict(PLAIN, sub_dims=["auto", 16])), 8, 256, 1, 36.4),
+    ("2e", "0 blocks", spec(ct=PLAIN, replace="none"), 8, 256, 1, 42.9),
+    ("2e", "1 block in res5", spec(ct=PLAIN, replace="res5_one"), 8, 256, 1, 41.9),
+    ("2e", "4 blocks in res4+res5", spec(ct=PLAIN, replace="res4_res5"), 8, 256, 1, 38.9),
+    ("2e", "7 blocks", spec(ct=PLAIN), 8, 256, 1, 36.3),
+    ("2f", "C1 1x1x1, C2 3", spec(ct=dict(PLAIN, kernels=[1, 3])), 8, 256, 1, 35.5),
+    ("2f", "C1 1x1x1, C2 5", spec(ct=dict(PLAIN, kernels=[1, 5])), 8, 256, 1, 36.6),
+    ("2f", "C1 3, C2 3", spec(ct=dict(PLAIN, kernels=[3, 3])), 8, 256, 1, 36.3),
+    ("2f", "C1 3, C2 5", spec(ct=dict(PLAIN, kernels=[3, 5])), 8, 256, 1, 37.4),
+    ("2f", "C1 5, C2 5", spec(ct=dict(PLAIN, kernels=[5, 5])), 8, 256, 1, 38.9),
+    ("2g", "TSN baseline", spec("tsn"), 8, 256, 1, 42.9),
+    ("2g", "CT-Module", spec(ct=PLAIN), 8, 256, 1, 36.3),
+    ("2g", "CT-Module + PW", spec(ct={"excitation": None}), 8, 256, 1, 37.2),
+    ("2g", "CT-Module + PW + TE", spec(ct=FULL), 8, 256, 1, 37.3),
+    ("2h", "224 / 224", spec(ct=FULL), 8, 224, 1, 28.6),
+    ("2h", "256 / 256", spec(ct=FULL), 8, 256, 1, 37.3),
+    ("3", "CT-Net 8f", spec(ct=FULL), 8, 256, 1, 37),
+    ("3", "CT-Net 16f", spec(ct=FULL), 16, 256, 1, 75),
+    ("3", "CT-Net 8f multi clip", spec(ct=FULL), 8, 256, 6, 224),
+    ("4", "CT-Net-R50 16f per view", spec(ct=FULL), 16, 256, 1, 74.6),
+    ("4", "CT-Net-R50 16f 3x4 views", spec(ct=FULL), 16, 256, 12, 895),
+    ("6", "8f", spec(ct=FULL), 8, 256, 1, 37.3),
+    ("6", "8f multi-clip", spec(ct=FULL), 8, 256, 6, 224),
+    ("6", "12f", spec(ct=FULL), 12, 256, 1, 55.9),
+    ("6", "16f", spec(ct=FULL), 16, 256, 1, 74.6),
+    ("6", "24f", spec(ct=FULL), 24, 256, 1, 111.8),
+    ("7", "C3D-Module", spec("c3d"), 8, 256, 1, 59.9),
+    ("7", "R(2+1)D-Module", spec("r2plus1d"), 8, 256, 1, 45.8),
+    ("7", "CSN-Module", spec("csn"), 8, 256, 1, 35.6),
+    ("7", "CT-Module", spec(ct=PLAIN), 8, 256, 1, 36.3),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """fvcore traces a full forward pass of many small operations: one thread avoids thread-pool overhead
+    (and oversubscription on a shared machine) and is as fast as two for this on a 2-core CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@lru_cache(maxsize=None)
+def _gflops(spec_yaml, frames, size):
+    """One-view GFLOPs, cached: many rows share a model."""
+    model = build_model(dict(yaml.safe_load(spec_yaml), num_segments=frames), num_classes=174)
+    return count_flops(model, frames, size)["gflops"]
+
+
+def measured(row_spec, frames, size, views=1):
+    return views * _gflops(yaml.safe_dump(row_spec, sort_keys=True), frames, size)
+
+
+@pytest.mark.parametrize("table, row, row_spec, frames, size, views, paper", ROWS,
+                         ids=[f"{r[0]}:{r[1]}" for r in ROWS])
+def test_paper_gflops(table, row, row_spec, frames, size, views, paper):
+    assert measured(row_spec, frames, size, views) == pytest.approx(paper, rel=0.03)
+
+
+def test_ensemble_rows():
+    # Tables 3 and 6, "CT-Net EN": 8 + 12 + 16 + 24 frames, one view each = 280.
+    total = sum(measured(spec(ct=FULL), frames, 256) for frames in (8, 12, 16, 24))
+    assert total == pytest.approx(280, rel=0.03)
+
+
+def test_resnet101_row_differs_from_the_paper():
+    # Table 4's CT-Net-R101 16f is 144 GFLOPs per view (1727 for 3 x 4 views) in the paper, but fvcore on the
+    # official code (15 replaced blocks, every second of each stage) gives 138.5: the paper's own counter differed.
+    # We assert our figure equals that official-code count, and that it is about 4 % under the paper's.
+    gflops = measured(spec(ct=FULL, backbone="resnet101"), 16, 256)
+    assert gflops == pytest.approx(138.5, rel=0.005)
+    assert gflops / 144 == pytest.approx(0.962, abs=0.005)
+
+
+def test_count_flops_cli(tmp_path):
+    experiment = tmp_path / "e.yaml"
+    experiment.write_text(yaml.safe_dump({"name": "e", "model": {"base_width": 8, "num_segments": 4,
+                                                                   "pretrained": "/not/here.pth"}}))
+    out = tmp_path / "out" / "flops.json"
+    count_flops_cli.main(["--experiment", str(experiment), "--num-classes", "5", "--out", str(out),
+                          "--size", "64", "--views", "2"])
+    result = json.loads(out.read_text())
+    model = build_model({"base_width": 8, "num_segments": 4}, 5)
+    assert result["gflops"] == pytest.approx(2 * count_flops(model, 4, 64)["gflops"])
+    assert set(result) == {"gflops", "params_m", "trainable_params_m", "frames", "size", "views"}
+    assert (result["frames"], result["size"], result["views"]) == (4, 64, 2)
+    experiment.write_text(yaml.safe_dump({"model": {"module": "tsm"}}))
+    with pytest.raises(SystemExit, match="e.yaml: model spec: module = 'tsm'"):
+        count_flops_cli.main(["--experiment", str(experiment), "--num-classes", "5", "--out", str(out)])
+    with pytest.raises(SystemExit, match="missing.yaml: cannot read"):
+        count_flops_cli.main(["--experiment", str(tmp_path / "missing.yaml"), "--num-classes", "5", "--out",
+                              str(out)])
