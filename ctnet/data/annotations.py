@@ -1,0 +1,288 @@
+"""The six datasets' official annotation files -> one record list per split, plus the class names in label order.
+
+Each parser takes the folder of official files and a *frame index* (``video_id -> (frame_dir, num_frames)``,
+from the extraction manifests or a scan of the frames folder). Videos missing from the index are returned
+separately and never stop the run: copies of Kinetics lose several percent of their videos.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .extract import count_frames, read_manifests
+
+
+@dataclass(frozen=True)
+class Record:
+    video_id: str
+    frame_dir: str  # relative to the frames root
+    num_frames: int
+    label: int
+
+
+@dataclass
+class Splits:
+    """Parsed annotations: ``records[split]`` (``train``/``val``), class names, and ``missing[split]`` ids."""
+    classes: list[str]
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+
+FrameIndex = dict[str, tuple[str, int]]  # video_id -> (frame_dir, num_frames)
+
+
+def index_frames(frames_root: str | Path, filename_prefix: str = "img_") -> FrameIndex:
+    """``video_id -> (frame_dir, num_frames)`` for the extracted videos under ``frames_root``: from the
+    extraction manifests when present, else by counting the frame files of each folder (Something-Something V1
+    ships frames, numbered ``00001.jpg``, so pass ``filename_prefix=""`` there)."""
+    frames_root = Path(frames_root)
+    if not frames_root.is_dir():
+        raise FileNotFoundError(f"--frames {frames_root}: no such folder; extract the frames first "
+                                "(scripts/extract_frames.py)")
+    manifest = read_manifests(frames_root)
+    if manifest:
+        return {vid: (vid, n) for vid, n in manifest.items() if n > 0}
+    index = {}
+    with os.scandir(frames_root) as entries:
+        for entry in entries:
+            if entry.is_dir() and not entry.name.startswith("."):
+                if filename_prefix:
+                    n = count_frames(Path(entry.path))
+                else:
+                    with os.scandir(entry.path) as files:
+                        n = sum(1 for f in files if f.name.endswith(".jpg"))
+                if n:
+                    index[entry.name] = (entry.name, n)
+    return index
+
+
+def _require(path: Path) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; --annotations must point at the folder of the dataset's "
+                                "official annotation files (see README, 'Data')")
+    return path
+
+
+def _glob_one(folder: Path, patterns: Iterable[str], what: str) -> Path:
+    for pattern in patterns:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    raise FileNotFoundError(f"no {what} in {folder} (looked for {', '.join(patterns)}); point --annotations at "
+                            "the folder of the official files")
+
+
+def _assemble(classes: list[str], items: dict[str, list[tuple[str, int]]], index: FrameIndex) -> Splits:
+    """``items[split]`` = ``[(video_id, label)]`` -> records for the videos in the index, the rest missing."""
+    splits = Splits(classes)
+    for split, pairs in items.items():
+        records, missing = [], []
+        for video_id, label in pairs:
+            found = index.get(video_id)
+            if found is None:
+                missing.append(video_id)
+            else:
+                records.append(Record(video_id, found[0], found[1], label))
+        splits.records[split], splits.missing[split] = records, missing
+    return splits
+
+
+def _kinetics_rows(folder: Path) -> dict[str, list[dict]]:
+    """The official Kinetics-400 CSVs (``label,youtube_id,time_start,time_end,split[,is_cc]``) by split."""
+    files = {"train": _glob_one(folder, ["*train*.csv"], "Kinetics training CSV"),
+             "val": _glob_one(folder, ["*val*.csv"], "Kinetics validation CSV")}
+    rows = {}
+    for split, path in files.items():
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if not {"label", "youtube_id", "time_start", "time_end"} <= set(reader.fieldnames or []):
+                raise ValueError(f"{path}: expected the columns label,youtube_id,time_start,time_end,split of the "
+                                 "official Kinetics-400 CSVs")
+            rows[split] = list(reader)
+    return rows
+
+
+def kinetics_video_id(row: dict) -> str:
+    """``<youtube_id>_<start:06d>_<end:06d>``, the file name of the official download scripts."""
+    return f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
+
+
+def _kinetics_items(folder: Path, rows: dict[str, list[dict]]) -> tuple[list[str], dict]:
+    """Classes (the training labels, sorted) and ``(video_id, label)`` pairs per split."""
+    classes = sorted({r["label"] for r in rows["train"]})
+    label_of = {name: i for i, name in enumerate(classes)}
+    unknown = sorted({r["label"] for r in rows["val"]} - set(label_of))
+    if unknown:
+        raise ValueError(f"{folder}: validation classes {unknown[:3]} never occur in training; use the CSVs of one "
+                         "release")
+    items = {split: [(kinetics_video_id(r), label_of[r["label"]]) for r in split_rows]
+             for split, split_rows in rows.items()}
+    return classes, items
+
+
+def parse_kinetics400(folder: Path, index: FrameIndex) -> Splits:
+    return _assemble(*_kinetics_items(folder, _kinetics_rows(folder)), index)
+
+
+def parse_minikinetics200(folder: Path, index: FrameIndex) -> Splits:
+    """Mini-Kinetics-200 (Xie et al. 2018): the Kinetics-400 CSVs restricted to ``train_ytid_list.txt`` and
+    ``val_ytid_list.txt`` (one YouTube id per line); the classes are the 200 that the subset covers, sorted."""
+    rows = _kinetics_rows(folder)
+    subset = {}
+    for split, name in (("train", "train_ytid_list.txt"), ("val", "val_ytid_list.txt")):
+        with open(_require(folder / name), encoding="utf-8") as f:
+            subset[split] = {line.strip() for line in f if line.strip()}
+    rows = {split: [r for r in split_rows if r["youtube_id"] in subset[split]] for split, split_rows in rows.items()}
+    return _assemble(*_kinetics_items(folder, rows), index)
+
+
+def parse_sthv1(folder: Path, index: FrameIndex) -> Splits:
+    """Something-Something V1: ``something-something-v1-labels.csv`` (a class per line, in label order) and
+    ``-train.csv`` / ``-validation.csv`` (``id;class name``)."""
+    with open(_require(folder / "something-something-v1-labels.csv"), encoding="utf-8") as f:
+        classes = [line.strip() for line in f if line.strip()]
+    label_of = {name: i for i, name in enumerate(classes)}
+    items = {}
+    for split, name in (("train", "something-something-v1-train.csv"),
+                        ("val", "something-something-v1-validation.csv")):
+        path = _require(folder / name)
+        pairs = []
+        with open(path, encoding="utf-8") as f:
+            for line_no, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                video_id, _, class_name = line.strip().partition(";")
+                if class_name not in label_of:
+                    raise ValueError(f"{path}:{line_no}: class {class_name!r} is not in "
+                                     "something-something-v1-labels.csv; use the files of one release")
+                pairs.append((video_id, label_of[class_name]))
+        items[split] = pairs
+    return _assemble(classes, items, index)
+
+
+def sthv2_class(template: str) -> str:
+    """The SSv2 class of a template: ``"Putting [something] on [something]"`` -> ``"Putting something on something"``."""
+    return template.replace("[", "").replace("]", "")
+
+
+def parse_sthv2(folder: Path, index: FrameIndex) -> Splits:
+    """Something-Something V2 (and the synthetic dataset): ``labels.json`` (``{class: "label"}``),
+    ``train.json`` / ``validation.json`` (``[{"id", "label", "template", "placeholders"}]``)."""
+    with open(_require(folder / "labels.json"), encoding="utf-8") as f:
+        label_of = {name: int(label) for name, label in json.load(f).items()}
+    classes = [name for name, _ in sorted(label_of.items(), key=lambda kv: kv[1])]
+    if [label_of[c] for c in classes] != list(range(len(classes))):
+        raise ValueError(f"{folder / 'labels.json'}: the labels must be 0..{len(classes) - 1} without gaps")
+    items = {}
+    for split, name in (("train", "train.json"), ("val", "validation.json")):
+        path = _require(folder / name)
+        with open(path, encoding="utf-8") as f:
+            entries = json.load(f)
+        pairs = []
+        for entry in entries:
+            class_name = sthv2_class(entry["template"])
+            if class_name not in label_of:
+                raise ValueError(f"{path}: video {entry['id']} has template {entry['template']!r}, whose class is "
+                                 "not in labels.json; use the files of one release")
+            pairs.append((str(entry["id"]), label_of[class_name]))
+        items[split] = pairs
+    return _assemble(classes, items, index)
+
+
+def parse_ucf101(folder: Path, index: FrameIndex, split_number: int = 1) -> Splits:
+    """UCF101: ``classInd.txt`` (``1 ApplyEyeMakeup``), ``trainlist0N.txt`` (``Class/v_....avi label``) and
+    ``testlist0N.txt`` (``Class/v_....avi``); labels become 0-based."""
+    classes_by_number = {}
+    with open(_require(folder / "classInd.txt"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                number, name = line.split()
+                classes_by_number[int(number)] = name
+    classes = [classes_by_number[n] for n in sorted(classes_by_number)]
+    label_of = {name: i for i, name in enumerate(classes)}
+    items = {}
+    for split, name in (("train", f"trainlist0{split_number}.txt"), ("val", f"testlist0{split_number}.txt")):
+        pairs = []
+        with open(_require(folder / name), encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    rel = line.split()[0]
+                    if rel.split("/")[0] not in label_of:
+                        raise ValueError(f"{folder / name}: {rel} is in no class of classInd.txt; use the files "
+                                         "of one release")
+                    pairs.append((Path(rel).stem, label_of[rel.split("/")[0]]))
+        items[split] = pairs
+    return _assemble(classes, items, index)
+
+
+def parse_hmdb51(folder: Path, index: FrameIndex, split_number: int = 1) -> Splits:
+    """HMDB51: ``<class>_test_split{N}.txt`` per class, lines ``video.avi tag`` (1 = train, 2 = test,
+    0 = unused); classes sorted by name."""
+    files = sorted(folder.glob(f"*_test_split{split_number}.txt"))
+    if not files:
+        raise FileNotFoundError(f"no *_test_split{split_number}.txt files in {folder}; point --annotations at "
+                                "the unpacked HMDB51 split files")
+    pattern = re.compile(rf"^(.*)_test_split{split_number}\.txt$")
+    classes = sorted(pattern.match(p.name).group(1) for p in files)
+    label_of = {name: i for i, name in enumerate(classes)}
+    items = {"train": [], "val": []}
+    for path in files:
+        label = label_of[pattern.match(path.name).group(1)]
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) == 2 and fields[1] in ("1", "2"):
+                    items["train" if fields[1] == "1" else "val"].append((Path(fields[0]).stem, label))
+    return _assemble(classes, items, index)
+
+
+PARSERS: dict[str, Callable[..., Splits]] = {
+    "synthetic": parse_sthv2,
+    "sthv1": parse_sthv1,
+    "sthv2": parse_sthv2,
+    "kinetics400": parse_kinetics400,
+    "minikinetics200": parse_minikinetics200,
+    "ucf101": parse_ucf101,
+    "hmdb51": parse_hmdb51,
+}
+SPLIT_NUMBERED = {"ucf101", "hmdb51"}
+
+
+def parse_annotations(dataset: str, annotations: str | Path, index: FrameIndex, split_number: int = 1) -> Splits:
+    """Dispatch to the dataset's parser; ``split_number`` (1-3) selects UCF101's and HMDB51's split."""
+    if dataset not in PARSERS:
+        raise ValueError(f"--dataset must be one of {', '.join(PARSERS)}, got {dataset!r}")
+    folder = Path(annotations)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--annotations {folder}: no such folder")
+    if dataset in SPLIT_NUMBERED:
+        if split_number not in (1, 2, 3):
+            raise ValueError(f"--split must be 1, 2 or 3 for {dataset}, got {split_number}")
+        return PARSERS[dataset](folder, index, split_number)
+    return PARSERS[dataset](folder, index)
+
+
+def _write_lines(path: Path, lines: Iterable[str]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.writelines(f"{line}\n" for line in lines)
+    os.replace(tmp, path)
+
+
+def write_lists(splits: Splits, out: str | Path) -> dict[str, Path]:
+    """``out/train.txt`` and ``out/val.txt`` (TSM format ``frame_dir num_frames label``), ``out/classes.txt``
+    and ``out/missing.txt`` (``split video_id``, the annotated videos without frames)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"classes": out / "classes.txt", "missing": out / "missing.txt"}
+    for split, records in splits.records.items():
+        paths[split] = out / f"{split}.txt"
+        _write_lines(paths[split], (f"{r.frame_dir} {r.num_frames} {r.label}" for r in records))
+    _write_lines(paths["classes"], splits.classes)
+    _write_lines(paths["missing"], (f"{split} {vid}" for split, ids in splits.missing.items() for vid in ids))
+    return paths

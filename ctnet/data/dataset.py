@@ -1,0 +1,161 @@
+"""The frame-folder dataset behind ``ctnet.data.build_dataset`` (see docs/experiment.md for ``data_cfg``)."""
+from __future__ import annotations
+
+import random
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision.io import ImageReadMode, decode_jpeg, read_file
+
+from .sampling import view_indices, train_indices
+from .transforms import TestTransform, TrainTransform, check_flip_label_map
+
+DEFAULTS = {
+    "filename_tmpl": "img_{:05d}.jpg",
+    "num_frames": 8,
+    "sampling": "sparse",
+    "dense_stride": 8,
+    "train_size": 224,
+    "scales": [1.0, 0.875, 0.75, 0.66],
+    "flip": False,
+    "flip_label_map": None,
+}
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One line of a TSM list file: ``frame_dir num_frames label``."""
+    frame_dir: str
+    num_frames: int
+    label: int
+
+
+def read_list(path: str | Path) -> list[ListEntry]:
+    """Parse a TSM list file; ``frame_dir`` may contain spaces (the last two fields are the numbers)."""
+    entries = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            fields = line.rstrip("\n").rsplit(" ", 2)
+            try:
+                entries.append(ListEntry(fields[0], int(fields[1]), int(fields[2])))
+            except (IndexError, ValueError):
+                raise ValueError(f"{path}:{line_no}: expected 'frame_dir num_frames label', got {line.strip()!r}; "
+                                 "rebuild the list with scripts/build_lists.py") from None
+    if not entries:
+        raise ValueError(f"{path} lists no videos; rebuild it with scripts/build_lists.py")
+    return entries
+
+
+def read_classes(path: str | Path) -> list[str]:
+    """One class name per line, in label order."""
+    with open(path, encoding="utf-8") as f:
+        classes = [line.rstrip("\n") for line in f if line.strip()]
+    if not classes:
+        raise ValueError(f"{path} holds no class names; rebuild it with scripts/build_lists.py")
+    return classes
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: seed ``random`` and numpy from the per-worker torch seed, which the
+    DataLoader derives from its generator (and so from the run's seed). The dataset itself draws its
+    augmentation from torch's generator; this covers any library that uses the other two."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+class VideoFrameDataset(Dataset):
+    """Clips from folders of JPEG frames listed in a TSM list file.
+
+    Training (``protocol=None``): item ``(clip, label)``, ``clip`` float ``(3, T, H, W)``.
+    Testing: item ``(views, label, index)``, ``views`` float ``(clips * crops, 3, T, S, S)``, clip-major.
+    """
+
+    def __init__(self, frames_root: str | Path, list_file: str | Path, classes: list[str], filename_tmpl: str,
+                 num_frames: int, sampling: str, dense_stride: int, train_transform: TrainTransform | None = None,
+                 protocol: Mapping | None = None):
+        self.frames_root = Path(frames_root)
+        self.list_file = Path(list_file)
+        self.entries = read_list(list_file)
+        self.classes = classes
+        self.filename_tmpl = filename_tmpl
+        self.num_frames = num_frames
+        self.sampling = sampling
+        self.dense_stride = dense_stride
+        self.train_transform = train_transform
+        self.protocol = dict(protocol) if protocol is not None else None
+        self.test_transform = (TestTransform(int(protocol["size"]), int(protocol.get("crops", 1)))
+                               if protocol is not None else None)
+        for entry in self.entries:
+            if not 0 <= entry.label < len(classes):
+                raise ValueError(f"{self.list_file}: {entry.frame_dir} has label {entry.label}, but the classes "
+                                 f"file has {len(classes)} classes; rebuild both with scripts/build_lists.py")
+        self.video_ids = [e.frame_dir for e in self.entries]
+        self.labels = [e.label for e in self.entries]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def load_frames(self, entry: ListEntry, indices: np.ndarray) -> torch.Tensor:
+        """Decode the frames at 0-based ``indices`` (file numbers start at 1): uint8 ``(len, 3, H, W)``.
+        Each distinct frame is read once, however often the indices repeat it."""
+        unique, inverse = np.unique(indices, return_inverse=True)
+        folder = self.frames_root / entry.frame_dir
+        # torchvision's decoder is ~3x faster than PIL on small frames (no per-image Python parsing). Its image
+        # I/O is deprecated from torchvision 0.29 in favour of TorchCodec, which this project does not depend on.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            data = []
+            for i in unique:
+                path = folder / self.filename_tmpl.format(int(i) + 1)
+                try:
+                    data.append(read_file(str(path)))
+                except RuntimeError:
+                    raise FileNotFoundError(f"{path} is missing (listed with {entry.num_frames} frames in "
+                                            f"{self.list_file}); re-extract the frames or rebuild the list") from None
+            frames = torch.stack(decode_jpeg(data, mode=ImageReadMode.RGB))  # (unique, 3, H, W) uint8
+        return frames[torch.from_numpy(inverse.reshape(-1))]
+
+    def __getitem__(self, index: int):
+        entry = self.entries[index]
+        if self.protocol is None:
+            # The torch generator is seeded per worker by the DataLoader (and by torch.manual_seed in the main
+            # process), so drawing the clip's seed from it keeps runs reproducible without shared numpy state.
+            rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
+            indices = train_indices(self.sampling, entry.num_frames, self.num_frames, self.dense_stride, rng)
+            return self.train_transform(self.load_frames(entry, indices), entry.label, rng)
+        clips = int(self.protocol.get("clips", 1))
+        indices = view_indices(self.sampling, self.protocol.get("clip_sampling", "center"), clips,
+                               entry.num_frames, self.num_frames, self.dense_stride)  # (clips, T)
+        frames = self.load_frames(entry, indices.reshape(-1))  # (clips * T, 3, H, W)
+        views = [self.test_transform(clip) for clip in frames.split(self.num_frames)]  # clips x (crops, 3, T, S, S)
+        return torch.cat(views), entry.label, index
+
+
+def build_dataset(data_cfg: Mapping, split: str, protocol: Mapping | None = None) -> VideoFrameDataset:
+    """The dataset for ``split`` (``train`` or ``val``) of the experiment's ``data:`` mapping; with a test
+    ``protocol`` (a ``protocols:`` entry) items are multi-view, otherwise training clips."""
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    cfg = {**DEFAULTS, **data_cfg}
+    for key in ("frames_root", f"{split}_list", "classes"):
+        if not cfg.get(key):
+            raise ValueError(f"the experiment's data: mapping lacks '{key}'; see docs/experiment.md")
+    classes = read_classes(cfg["classes"])
+    train_transform = None
+    if protocol is None:
+        flip_map = None
+        if cfg["flip"] and cfg["flip_label_map"]:
+            flip_map = check_flip_label_map(cfg["flip_label_map"], classes, cfg["classes"])
+        train_transform = TrainTransform(int(cfg["train_size"]), [float(s) for s in cfg["scales"]],
+                                         bool(cfg["flip"]), flip_map)
+    return VideoFrameDataset(cfg["frames_root"], cfg[f"{split}_list"], classes, cfg["filename_tmpl"],
+                             int(cfg["num_frames"]), cfg["sampling"], int(cfg["dense_stride"]),
+                             train_transform, protocol)

@@ -1,0 +1,164 @@
+"""Clip augmentation on whole uint8 clips: one crop box and one flip decision for all frames of a clip.
+
+Frames arrive as a uint8 tensor ``(T, 3, H, W)`` straight from the JPEG decoder, are cropped and resized while
+still uint8 (torchvision's vectorised uint8 resize, instead of one PIL call per frame as in TSM's
+``GroupMultiScaleCrop``), and are converted to float only once, fused with the ImageNet normalisation.
+Outputs are laid out channel-first in time, ``(3, T, H, W)``, the layout the models take.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as TF
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# TSM's fixed-offset crop grid ("more_fix_crop"): positions in quarters of the free space (row, column):
+# the four corners and the centre, then the four edge centres and the four quarter points.
+_FIXED_OFFSETS = ((0, 0), (0, 4), (4, 0), (4, 4), (2, 2),
+                  (2, 0), (2, 4), (4, 2), (0, 2), (1, 1), (1, 3), (3, 1), (3, 3))
+
+
+class Normalize:
+    """uint8 ``(T, 3, H, W)`` -> float32 ``(3, T, H, W)``, scaled to [0, 1] and standardised per channel."""
+
+    def __init__(self, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+        std_t = torch.tensor(std, dtype=torch.float32)
+        # (x / 255 - mean) / std folded into one multiply and one subtract
+        self.scale = (1.0 / (255.0 * std_t)).view(3, 1, 1, 1)
+        self.shift = (torch.tensor(mean, dtype=torch.float32) / std_t).view(3, 1, 1, 1)
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        # The layout change rides on the uint8 -> float copy, so the clip is written once before the scaling.
+        out = frames.transpose(0, 1).to(torch.float32, memory_format=torch.contiguous_format)  # (3, T, H, W)
+        return out.mul_(self.scale).sub_(self.shift)
+
+
+class MultiScaleCrop:
+    """TSM's multi-scale crop: a crop whose sides are ``scale * short side`` (the two scales at most
+    ``max_distort`` steps apart), placed at one of the fixed grid offsets, resized to ``size x size``."""
+
+    def __init__(self, size: int, scales: Sequence[float] = (1.0, 0.875, 0.75, 0.66), max_distort: int = 1):
+        if size < 1 or not scales:
+            raise ValueError(f"MultiScaleCrop needs a positive size and at least one scale, got {size}, {scales}")
+        self.size = size
+        self.scales = tuple(scales)
+        self.max_distort = max_distort
+
+    def crop_box(self, height: int, width: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
+        """``(top, left, crop_height, crop_width)`` for a frame of ``height x width``."""
+        base = min(height, width)
+        # Crop sides within 3 pixels of the output size snap to it, so scale 1 at the output size means no resize.
+        sides = [self.size if abs(int(base * s) - self.size) < 3 else int(base * s) for s in self.scales]
+        pairs = [(sides[i], sides[j]) for i in range(len(sides)) for j in range(len(sides))
+                 if abs(i - j) <= self.max_distort]
+        crop_h, crop_w = pairs[int(rng.integers(len(pairs)))]
+        crop_h, crop_w = min(crop_h, height), min(crop_w, width)
+        row, col = _FIXED_OFFSETS[int(rng.integers(len(_FIXED_OFFSETS)))]
+        return row * ((height - crop_h) // 4), col * ((width - crop_w) // 4), crop_h, crop_w
+
+    def __call__(self, frames: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        top, left, crop_h, crop_w = self.crop_box(frames.shape[-2], frames.shape[-1], rng)
+        crop = frames[..., top:top + crop_h, left:left + crop_w]
+        return TF.resize(crop, [self.size, self.size], antialias=True)  # (T, 3, size, size)
+
+
+def check_flip_label_map(flip_label_map: Mapping, classes: Sequence[str], source: str) -> dict[int, int]:
+    """The ``data.flip_label_map`` as ``{int: int}``, after checking that it is symmetric and that each pair of
+    class names are mirror images (``left`` <-> ``right``, ``clockwise`` <-> ``counter-clockwise``)."""
+    mapping = {int(k): int(v) for k, v in flip_label_map.items()}
+    for a, b in mapping.items():
+        for label in (a, b):
+            if not 0 <= label < len(classes):
+                raise ValueError(f"data.flip_label_map: label {label} is outside the {len(classes)} classes of "
+                                 f"{source}; fix the map")
+        if mapping.get(b) != a:
+            raise ValueError(f"data.flip_label_map: {a} -> {b} needs the reverse entry {b} -> {a}; add it")
+        if mirror_class_name(classes[a]) != classes[b]:
+            raise ValueError(f"data.flip_label_map: {a} -> {b} pairs {classes[a]!r} with {classes[b]!r} of "
+                             f"{source}, which are not left/right mirror images; fix the map")
+    by_name = {name: i for i, name in enumerate(classes)}
+    for i, name in enumerate(classes):
+        j = by_name.get(mirror_class_name(name))
+        if j is not None and j != i and mapping.get(i) != j:
+            raise ValueError(f"data.flip_label_map lacks {i} -> {j} ({name!r} flipped is {classes[j]!r} in "
+                             f"{source}); add both directions")
+    return mapping
+
+
+def mirror_class_name(name: str) -> str:
+    """The class name a horizontal flip turns ``name`` into (words swapped, case kept)."""
+    swaps = {"left": "right", "right": "left", "clockwise": "counter-clockwise",
+             "counter-clockwise": "clockwise"}
+    words = name.split(" ")
+    out = []
+    for word in words:
+        core = word.rstrip(",.")
+        swapped = swaps.get(core.lower())
+        if swapped is None:
+            out.append(word)
+            continue
+        if core[:1].isupper():
+            swapped = swapped.capitalize()
+        out.append(swapped + word[len(core):])
+    return " ".join(out)
+
+
+class TrainTransform:
+    """Multi-scale crop, optional horizontal flip (with a label map), normalisation:
+    uint8 ``(T, 3, H, W)`` -> float ``(3, T, size, size)`` and the possibly swapped label."""
+
+    def __init__(self, size: int, scales: Sequence[float], flip: bool, flip_label_map: Mapping[int, int] | None,
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+        self.crop = MultiScaleCrop(size, scales)
+        self.flip = flip
+        self.flip_label_map = dict(flip_label_map or {})
+        self.normalize = Normalize(mean, std)
+
+    def __call__(self, frames: torch.Tensor, label: int, rng: np.random.Generator) -> tuple[torch.Tensor, int]:
+        frames = self.crop(frames, rng)
+        if self.flip and rng.random() < 0.5:
+            frames = frames.flip(-1)
+            label = self.flip_label_map.get(label, label)
+        return self.normalize(frames), label
+
+
+def resize_short_side(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """Scale ``(T, 3, H, W)`` so that its shorter side is ``size``, keeping the aspect ratio."""
+    height, width = frames.shape[-2:]
+    if min(height, width) == size:
+        return frames
+    if height <= width:
+        new_h, new_w = size, max(size, round(width * size / height))
+    else:
+        new_h, new_w = max(size, round(height * size / width)), size
+    return TF.resize(frames, [new_h, new_w], antialias=True)
+
+
+class TestTransform:
+    """Resize the short side to ``size`` and take ``crops`` square crops: 1 = centre, 3 = both ends and the
+    centre of the longer side (TSM's full-resolution three-crop test). uint8 ``(T, 3, H, W)`` ->
+    float ``(crops, 3, T, size, size)``."""
+
+    def __init__(self, size: int, crops: int, mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD):
+        if crops not in (1, 3):
+            raise ValueError(f"a test protocol takes 1 or 3 crops, got crops={crops}")
+        self.size = size
+        self.crops = crops
+        self.normalize = Normalize(mean, std)
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        frames = resize_short_side(frames, self.size)
+        height, width = frames.shape[-2:]
+        if self.crops == 1:
+            positions = [((height - self.size) // 2, (width - self.size) // 2)]
+        elif width >= height:
+            positions = [(0, 0), (0, (width - self.size) // 2), (0, width - self.size)]
+        else:
+            positions = [(0, 0), ((height - self.size) // 2, 0), (height - self.size, 0)]
+        views = [self.normalize(frames[..., top:top + self.size, left:left + self.size]) for top, left in positions]
+        return torch.stack(views)  # (crops, 3, T, size, size)

@@ -1,0 +1,84 @@
+"""Video files through PyAV: decoding to resized RGB frames, and encoding (for the synthetic dataset and tests)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+# Container suffix -> (encoder, options). VP9 in realtime mode and x264 "veryfast" keep encoding of small
+# clips far cheaper than their decoding-side cost, which is what the synthetic dataset exercises.
+ENCODERS = {
+    ".mp4": ("libx264", {"preset": "veryfast", "crf": "18"}),
+    ".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "crf": "20", "b": "0"}),
+    ".avi": ("mpeg4", {"qscale": "3"}),
+}
+
+
+class VideoDecodeError(RuntimeError):
+    """A file that is not a decodable video: its message is the reason written to the failures CSV."""
+
+
+def scaled_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+    """``(width, height)`` with the shorter side ``short_side``, aspect kept; ``short_side=0`` keeps the size."""
+    if short_side <= 0:
+        return width, height
+    if width <= height:
+        return short_side, max(short_side, round(height * short_side / width))
+    return max(short_side, round(width * short_side / height)), short_side
+
+
+def decode_frames(path: str | Path, short_side: int = 256) -> Iterator[av.VideoFrame]:
+    """Yield the frames of ``path``'s first video stream as RGB ``av.VideoFrame`` s, scaled by libswscale so
+    that the short side is ``short_side`` (0 = unscaled). Raises ``VideoDecodeError`` with a one-line reason for
+    empty, unreadable, truncated or stream-less files."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise VideoDecodeError("empty file")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as exc:
+        raise VideoDecodeError(f"cannot open: {exc}") from None
+    with container:
+        if not container.streams.video:
+            raise VideoDecodeError("no video stream")
+        stream = container.streams.video[0]
+        # Frame-level threads decode several frames at once; slice threads help large H.264 frames.
+        stream.thread_type = "AUTO"
+        expected = stream.frames
+        count = 0
+        try:
+            size = None
+            for frame in container.decode(stream):
+                if size is None:
+                    size = scaled_size(frame.width, frame.height, short_side)
+                count += 1
+                yield frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR")
+        except av.FFmpegError as exc:
+            raise VideoDecodeError(f"decoding stopped after {count} frames: {exc}") from None
+        if count == 0:
+            raise VideoDecodeError("no decodable frames")
+        # A truncated file often decodes without an error but ends early; the header's frame count (when the
+        # container has one, as mp4 does) tells. A few frames of slack cover edit lists and B-frame leftovers.
+        if expected and count < expected - max(2, expected // 50):
+            raise VideoDecodeError(f"truncated: decoded {count} of {expected} frames")
+
+
+def encode_video(path: str | Path, frames: np.ndarray, fps: int = 12) -> None:
+    """Write uint8 RGB frames ``(F, H, W, 3)`` (even ``H`` and ``W``) to ``path``; the codec follows the
+    suffix (.mp4 H.264, .webm VP9, .avi MPEG-4 Part 2)."""
+    path = Path(path)
+    if path.suffix not in ENCODERS:
+        raise ValueError(f"cannot encode {path}: the suffix must be one of {sorted(ENCODERS)}")
+    codec, options = ENCODERS[path.suffix]
+    _, height, width, _ = frames.shape
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = dict(options)
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():  # flush the encoder's delayed frames
+            container.mux(packet)

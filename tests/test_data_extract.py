@@ -1,0 +1,141 @@
+import csv
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from ctnet.data.extract import extract_videos, list_videos, parse_shard, read_manifests
+from ctnet.data.video import decode_frames, encode_video, scaled_size
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name):
+    """A program of scripts/ as a module, so its main(argv) runs in-process (no interpreter start-up per call)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _frames(n=10, h=48, w=64, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    """One video per container the datasets use, and the broken files the extractor must survive."""
+    folder = tmp_path_factory.mktemp("videos")
+    encode_video(folder / "kin_000001_000011.mp4", _frames(12))
+    encode_video(folder / "ssv2_7.webm", _frames(9, 64, 48))
+    (folder / "hmdb").mkdir()
+    encode_video(folder / "hmdb" / "brush_hair_1.avi", _frames(7))
+    (folder / "empty.mp4").write_bytes(b"")
+    (folder / "garbage.webm").write_bytes(os.urandom(4000))
+    # A truncated file whose index sits at the front (faststart), so that it opens and then ends early.
+    with av.open(str(folder / "full.mp4"), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": "1"}  # intra-only, so every frame left is decodable
+        for image in _frames(60, seed=1):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    data = (folder / "full.mp4").read_bytes()
+    (folder / "full.mp4").unlink()
+    (folder / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    return folder
+
+
+def test_scaled_size_keeps_aspect():
+    assert scaled_size(340, 256, 256) == (340, 256)
+    assert scaled_size(640, 480, 256) == (341, 256)
+    assert scaled_size(480, 640, 128) == (128, 171)
+    assert scaled_size(100, 50, 0) == (100, 50)
+
+
+def test_decode_each_container(videos):
+    for name, count, size in (("kin_000001_000011.mp4", 12, (85, 64)), ("ssv2_7.webm", 9, (64, 85)),
+                              ("hmdb/brush_hair_1.avi", 7, (85, 64))):
+        frames = list(decode_frames(videos / name, short_side=64))
+        assert len(frames) == count
+        assert (frames[0].width, frames[0].height) == size
+
+
+def test_extract_writes_tsm_layout_manifest_and_failures(videos, tmp_path):
+    out = tmp_path / "frames"
+    outcomes = extract_videos(videos, out, short_side=32, progress=False)
+    assert {o.video_id: o.num_frames for o in outcomes if not o.reason} == \
+        {"kin_000001_000011": 12, "ssv2_7": 9, "brush_hair_1": 7}
+    assert sorted(os.listdir(out / "ssv2_7"))[:2] == ["img_00001.jpg", "img_00002.jpg"]
+    assert len(os.listdir(out / "ssv2_7")) == 9
+    assert Image.open(out / "kin_000001_000011" / "img_00012.jpg").size == (43, 32)
+    assert read_manifests(out) == {"kin_000001_000011": 12, "ssv2_7": 9, "brush_hair_1": 7}
+    with open(out / "failures.csv", newline="") as f:
+        reasons = {row["video_id"]: row["reason"] for row in csv.DictReader(f)}
+    assert set(reasons) == {"empty", "garbage", "truncated"}
+    assert reasons["empty"] == "empty file"
+    assert reasons["truncated"].startswith("truncated: decoded") and reasons["truncated"].endswith("of 60 frames")
+    # Failed videos leave no folder, temporary or final
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["brush_hair_1", "kin_000001_000011", "ssv2_7"]
+
+
+def test_rerun_skips_finished_videos(videos, tmp_path):
+    out = tmp_path / "frames"
+    extract_videos(videos, out, short_side=32, progress=False)
+    marker = out / "ssv2_7" / "img_00001.jpg"
+    before = marker.stat().st_mtime_ns
+    (out / ".tmp_brush_hair_1").mkdir()  # a leftover from a killed run
+    (out / ".tmp_brush_hair_1" / "img_00001.jpg").write_bytes(b"partial")
+    # A finished folder counts as done; the stale temporary folder of an unfinished one is replaced.
+    shutil.rmtree(out / "brush_hair_1")
+    outcomes = extract_videos(videos, out, short_side=32, workers=2, progress=False)
+    assert marker.stat().st_mtime_ns == before
+    assert {o.video_id: o.num_frames for o in outcomes}["brush_hair_1"] == 7
+    assert not (out / ".tmp_brush_hair_1").exists()
+
+
+def test_shards_partition_the_videos(videos, tmp_path):
+    ids = []
+    for i in range(3):
+        outcomes = extract_videos(videos, tmp_path, short_side=32, shard=(i, 3), progress=False)
+        ids += [o.video_id for o in outcomes]
+        assert (tmp_path / f"manifest.shard-{i}-of-3.csv").is_file()
+    assert sorted(ids) == sorted(p.stem for p in list_videos(videos))
+    assert len(read_manifests(tmp_path)) == 3
+
+
+def test_list_file_and_bad_arguments(videos, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{videos / 'ssv2_7.webm'}\n\n{videos / 'hmdb' / 'brush_hair_1.avi'}\n")
+    assert [p.stem for p in list_videos(listing)] == ["brush_hair_1", "ssv2_7"]
+    duplicate = tmp_path / "dup.txt"
+    duplicate.write_text(f"{videos / 'ssv2_7.webm'}\n{videos / 'ssv2_7.webm'}\n")
+    with pytest.raises(ValueError, match="share the id 'ssv2_7'"):
+        list_videos(duplicate)
+    with pytest.raises(FileNotFoundError, match="no such folder or list file"):
+        list_videos(tmp_path / "nothing")
+    assert parse_shard("2/4") == (2, 4)
+    for bad in ("4/4", "x", "1/2/3"):
+        with pytest.raises(ValueError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_command_line_exit_status(videos, tmp_path, capsys):
+    main = _script("extract_frames").main
+    good = tmp_path / "good.txt"
+    good.write_text(f"{videos / 'ssv2_7.webm'}\n")
+    assert main(["--videos", str(good), "--out", str(tmp_path / "a"), "--short-side", "32"]) == 0
+    assert "1 videos extracted" in capsys.readouterr().out
+    assert main(["--videos", str(videos), "--out", str(tmp_path / "b"), "--short-side", "32", "--shard", "0/1",
+                 "--workers", "2"]) == 1
+    assert "3 failed" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--videos", str(videos), "--out", str(tmp_path / "c"), "--shard", "3/2"])
+    assert exit_info.value.code == 2 and "I must be in 0..N-1" in capsys.readouterr().err

@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+import torch
+
+from ctnet.data.transforms import TestTransform as ViewTransform  # aliased: pytest collects Test* names
+from ctnet.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, MultiScaleCrop, Normalize,
+                                   TrainTransform, check_flip_label_map, mirror_class_name)
+
+
+def _clip(t=4, h=60, w=80):
+    # Each pixel holds its column in channel 0 and its frame in channel 1, so crops and flips can be traced.
+    frames = torch.zeros(t, 3, h, w, dtype=torch.uint8)
+    frames[:, 0] = torch.arange(w, dtype=torch.uint8)
+    frames[:, 1] = torch.arange(t, dtype=torch.uint8)[:, None, None]
+    return frames
+
+
+def test_normalize_matches_imagenet_formula_and_layout():
+    frames = torch.randint(0, 256, (4, 3, 5, 6), dtype=torch.uint8)
+    out = Normalize()(frames)
+    assert out.shape == (3, 4, 5, 6) and out.dtype == torch.float32
+    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1, 1)
+    expected = (frames.permute(1, 0, 2, 3).float() / 255 - mean) / std
+    torch.testing.assert_close(out, expected)
+
+
+def test_multiscale_crop_boxes_follow_tsm_scales_and_grid():
+    crop = MultiScaleCrop(size=112, scales=(1.0, 0.875, 0.75, 0.66))
+    rng = np.random.default_rng(0)
+    base = 128  # 128 x 170 frames: crop sides from int(128 * scale)
+    sides = {128, 112, 96, 84}  # int(128 * .875) = 112 is the output size itself
+    boxes = {crop.crop_box(128, 170, rng) for _ in range(2000)}
+    for top, left, h, w in boxes:
+        assert h in sides and w in sides
+        assert abs([128, 112, 96, 84].index(h) - [128, 112, 96, 84].index(w)) <= 1  # max_distort = 1
+        assert top % ((base - h) // 4 or 1) == 0 and left % ((170 - w) // 4 or 1) == 0
+        assert top + h <= 128 and left + w <= 170
+    assert len({(t, l) for t, l, h, w in boxes if (h, w) == (96, 96)}) == 13  # TSM's 13 fixed offsets
+
+
+def test_train_transform_output_and_flip_with_label_map():
+    transform = TrainTransform(size=32, scales=(1.0,), flip=True, flip_label_map={0: 1, 1: 0})
+    rng = np.random.default_rng(1)
+    frames = _clip()
+    labels = set()
+    for _ in range(40):
+        out, label = transform(frames, 0, rng)
+        assert out.shape == (3, 4, 32, 32)
+        columns = out[0, 0, 0]  # channel 0 increases with the column unless flipped
+        flipped = bool(columns[0] > columns[-1])
+        assert label == (1 if flipped else 0)
+        labels.add(label)
+    assert labels == {0, 1}
+    # Frame order is kept: channel 1 encodes the frame number
+    assert torch.all(out[1, :, 0, 0].diff() > 0)
+
+
+def test_train_transform_without_flip_keeps_orientation():
+    out, label = TrainTransform(32, (1.0, 0.875), flip=False, flip_label_map=None)(_clip(), 5,
+                                                                                   np.random.default_rng(0))
+    assert label == 5 and bool(out[0, 0, 0, 0] < out[0, 0, 0, -1])
+
+
+def test_test_transform_centre_and_three_crops():
+    frames = _clip(h=60, w=90)  # short side 60 -> resized to 40 x 60
+    one = ViewTransform(size=40, crops=1)(frames)
+    assert one.shape == (1, 3, 4, 40, 40)
+    three = ViewTransform(size=40, crops=3)(frames)
+    assert three.shape == (3, 3, 4, 40, 40)
+    torch.testing.assert_close(three[1], one[0])
+    left_edge = three[:, 0, 0, 20, 0]
+    assert left_edge[0] < left_edge[1] < left_edge[2]  # left, centre, right crops of the longer side
+    tall = ViewTransform(size=40, crops=3)(_clip(h=90, w=60))
+    assert tall.shape == (3, 3, 4, 40, 40)
+    with pytest.raises(ValueError, match="1 or 3 crops"):
+        ViewTransform(size=40, crops=2)
+
+
+def test_mirror_class_names():
+    assert mirror_class_name("Pushing something from left to right") == "Pushing something from right to left"
+    assert mirror_class_name("Turning the camera left while filming something") == \
+        "Turning the camera right while filming something"
+    assert mirror_class_name("Rotating something clockwise") == "Rotating something counter-clockwise"
+    assert mirror_class_name("Moving something up") == "Moving something up"
+
+
+def test_flip_label_map_checked_against_class_names():
+    classes = ["Moving something from left to right", "Moving something from right to left", "Something appearing"]
+    assert check_flip_label_map({"0": 1, "1": "0"}, classes, "classes.txt") == {0: 1, 1: 0}
+    with pytest.raises(ValueError, match="reverse entry"):
+        check_flip_label_map({0: 1}, classes, "classes.txt")
+    with pytest.raises(ValueError, match="not left/right mirror images"):
+        check_flip_label_map({0: 2, 2: 0}, classes, "classes.txt")
+    with pytest.raises(ValueError, match="lacks 0 -> 1"):
+        check_flip_label_map({}, classes, "classes.txt")
+    with pytest.raises(ValueError, match="outside the 3 classes"):
+        check_flip_label_map({0: 7, 7: 0}, classes, "classes.txt")
+
+
+def test_mmaction2_ssv2_flip_map_fits_the_ssv2_class_names():
+    # The SSv2 classes that the MMAction2 map pairs (labels 86/87, 93/94, 166/167 of labels.json)
+    classes = [f"class {i}" for i in range(174)]
+    classes[86], classes[87] = "Pulling something from left to right", "Pulling something from right to left"
+    classes[93], classes[94] = "Pushing something from left to right", "Pushing something from right to left"
+    classes[166] = "Turning the camera left while filming something"
+    classes[167] = "Turning the camera right while filming something"
+    mapping = {86: 87, 87: 86, 93: 94, 94: 93, 166: 167, 167: 166}
+    assert check_flip_label_map(mapping, classes, "classes.txt") == mapping
