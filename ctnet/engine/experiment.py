@@ -1,0 +1,138 @@
+"""Read a resolved experiment YAML (docs/experiment.md) and fill the engine's defaults.
+
+The engine owns the `train:` and `protocols:` sections. `model:` and `data:` are passed on to `build_model`
+and `build_dataset`, which fill their own defaults, with two exceptions filled here when absent: `model.dropout`,
+whose paper default depends on the dataset family (appendix A.1), and `data.workers`, the engine's DataLoader's.
+"""
+
+import copy
+from pathlib import Path
+
+import yaml
+
+# Appendix A.1 of the paper. Kinetics-style datasets and the rest (Something-Something and the small sets)
+# differ in epochs, learning rate, dropout and weight decay.
+KINETICS_DATASETS = ("kinetics400", "minikinetics200")
+TRAIN_DEFAULTS = {
+    "epochs": 45,
+    "batch_size": 64,
+    "lr": 0.02,
+    "base_batch": 64,
+    "warmup_epochs": 10,
+    "momentum": 0.9,
+    "weight_decay": 5.0e-4,
+    "clip_grad_norm": 20.0,
+    "amp": "bf16",
+    "channels_last": True,
+    "deterministic": False,
+    "eval_every": 0,
+}
+KINETICS_TRAIN_DEFAULTS = {**TRAIN_DEFAULTS, "epochs": 110, "lr": 0.01, "weight_decay": 1.0e-4}
+DROPOUT_DEFAULTS = {"kinetics": 0.5, "other": 0.3}
+DATA_WORKERS_DEFAULT = 4
+
+PROTOCOL_DEFAULTS = {
+    "clips": 1,
+    "clip_sampling": "center",
+    "crops": 1,
+    "size": 256,
+    "average": "scores",
+    "views_per_batch": 16,
+}
+PROTOCOL_CHOICES = {
+    "clip_sampling": ("center", "twice", "uniform"),
+    "crops": (1, 3),
+    "average": ("scores", "softmax"),
+}
+AMP_CHOICES = (None, "bf16", "fp16")
+
+
+class ExperimentError(ValueError):
+    """A resolved experiment file that the engine cannot run."""
+
+
+def load_experiment(path):
+    """Read the YAML file at `path` and return the experiment dict with the engine's defaults filled in."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ExperimentError(f"{path}: experiment file not found; pass the YAML the workflow wrote") from None
+    except yaml.YAMLError as err:
+        raise ExperimentError(f"{path}: not valid YAML ({err}); fix the file's syntax") from None
+    return resolve_experiment(raw, source=str(path))
+
+
+def resolve_experiment(raw, source="experiment"):
+    """Check `raw` (a parsed experiment mapping) and return a copy with the engine's defaults filled in."""
+    if not isinstance(raw, dict):
+        raise ExperimentError(f"{source}: expected a mapping with keys name, model, data, train; "
+                              f"got {type(raw).__name__}")
+    for key in ("name", "model", "data"):
+        if key not in raw:
+            raise ExperimentError(f"{source}: missing required key '{key}' (see docs/experiment.md)")
+    exp = copy.deepcopy(raw)
+    exp.setdefault("seed", 0)
+    if not isinstance(exp["seed"], int):
+        raise ExperimentError(f"{source}: seed must be an integer, got {exp['seed']!r}")
+    for key in ("model", "data"):
+        if not isinstance(exp[key], dict):
+            raise ExperimentError(f"{source}: '{key}' must be a mapping, got {type(exp[key]).__name__}")
+
+    kinetics = exp["data"].get("dataset") in KINETICS_DATASETS
+    exp["model"].setdefault("dropout", DROPOUT_DEFAULTS["kinetics" if kinetics else "other"])
+    # The DataLoader is the engine's, so is its worker count.
+    exp["data"].setdefault("workers", DATA_WORKERS_DEFAULT)
+    workers = exp["data"]["workers"]
+    if not isinstance(workers, int) or workers < 0:
+        raise ExperimentError(f"{source}: data.workers must be a non-negative integer, got {workers!r}")
+
+    train = exp.get("train") or {}
+    if not isinstance(train, dict):
+        raise ExperimentError(f"{source}: 'train' must be a mapping, got {type(train).__name__}")
+    defaults = KINETICS_TRAIN_DEFAULTS if kinetics else TRAIN_DEFAULTS
+    unknown = sorted(set(train) - set(defaults))
+    if unknown:
+        raise ExperimentError(f"{source}: unknown train keys {unknown}; allowed: {sorted(defaults)}")
+    exp["train"] = {**defaults, **train}
+    _check_train(exp["train"], source)
+
+    protocols = exp.get("protocols") or {"1x1": {}}
+    if not isinstance(protocols, dict):
+        raise ExperimentError(f"{source}: 'protocols' must map protocol names to definitions")
+    exp["protocols"] = {name: resolve_protocol(spec or {}, f"{source}: protocol '{name}'")
+                        for name, spec in protocols.items()}
+    return exp
+
+
+def resolve_protocol(spec, source="protocol"):
+    """Return the protocol `spec` with defaults filled in, checking every value."""
+    unknown = sorted(set(spec) - set(PROTOCOL_DEFAULTS))
+    if unknown:
+        raise ExperimentError(f"{source}: unknown keys {unknown}; allowed: {sorted(PROTOCOL_DEFAULTS)}")
+    protocol = {**PROTOCOL_DEFAULTS, **spec}
+    for key, choices in PROTOCOL_CHOICES.items():
+        if protocol[key] not in choices:
+            raise ExperimentError(f"{source}: {key} must be one of {list(choices)}, got {protocol[key]!r}")
+    for key in ("clips", "size", "views_per_batch"):
+        if not isinstance(protocol[key], int) or protocol[key] < 1:
+            raise ExperimentError(f"{source}: {key} must be a positive integer, got {protocol[key]!r}")
+    return protocol
+
+
+def _check_train(train, source):
+    for key in ("epochs", "batch_size", "base_batch"):
+        if not isinstance(train[key], int) or train[key] < 1:
+            raise ExperimentError(f"{source}: train.{key} must be a positive integer, got {train[key]!r}")
+    for key in ("warmup_epochs", "eval_every"):
+        if not isinstance(train[key], int) or train[key] < 0:
+            raise ExperimentError(f"{source}: train.{key} must be a non-negative integer, got {train[key]!r}")
+    for key in ("lr", "momentum", "weight_decay"):
+        if not isinstance(train[key], (int, float)) or train[key] < 0:
+            raise ExperimentError(f"{source}: train.{key} must be a non-negative number, got {train[key]!r}")
+    if train["clip_grad_norm"] is not None and not (
+            isinstance(train["clip_grad_norm"], (int, float)) and train["clip_grad_norm"] > 0):
+        raise ExperimentError(f"{source}: train.clip_grad_norm must be a positive number or null")
+    if train["amp"] not in AMP_CHOICES:
+        raise ExperimentError(f"{source}: train.amp must be one of bf16, fp16, null; got {train['amp']!r}")
+

@@ -1,0 +1,354 @@
+"""The training loop: DDP, mixed precision, warm-up + cosine schedule, exact resume and signal-safe exit.
+
+One `Trainer` runs one resolved experiment in one process; under `torchrun` every process runs one. Checkpoints
+(`<ckpt_dir>/last.pt`) are written at the end of every epoch and when SIGTERM/SIGUSR1 arrives (then at the next
+step boundary, mid-epoch); a restarted run continues from the checkpoint's epoch and step. With
+`data.workers: 0` on CPU the continuation is bit-exact; with workers, a resume at an epoch boundary is exact and
+one mid-epoch redraws the rest of that epoch's augmentations.
+"""
+
+import csv
+import io
+import logging
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ctnet import data, models
+from ctnet.data.dataset import DEFAULTS as DATA_DEFAULTS, read_classes
+
+from .checkpoint import LAST_CHECKPOINT, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .distributed import (ResumableDistributedSampler, any_rank, shard_indices, steps_per_epoch,
+                          sum_over_ranks)
+from .evaluator import autocast_context, evaluate_dataset
+from .io import write_text
+from .schedule import WarmupCosine, scaled_lr
+
+logger = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "val_top1", "val_top5", "val_mean_class_acc",
+                  "seconds")
+
+
+class TrainingInterrupted(Exception):
+    """Raised after the checkpoint is saved because SIGTERM/SIGUSR1 arrived; `exit_code` is 128 + signal."""
+
+    def __init__(self, signum, checkpoint):
+        super().__init__(f"stopped by {signal.Signals(signum).name}; checkpoint saved to {checkpoint}")
+        self.exit_code = 128 + signum
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the last good checkpoint is left untouched."""
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def worker_generator(seed, epoch, rank):
+    """The DataLoader's generator: its first draw seeds the workers, so it must depend only on (seed, epoch, rank)."""
+    state = np.random.SeedSequence([seed, epoch, rank]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def parameter_groups(model, weight_decay):
+    """Weight decay on weight matrices and kernels only; biases and normalisation parameters are not decayed.
+
+    Decaying BatchNorm scales pulls them towards zero without regularising anything (Goyal et al., 2017).
+    Frozen parameters (`freeze_unreplaced`) are left out of the optimiser.
+    """
+    decay, no_decay = [], []
+    for param in model.parameters():
+        if param.requires_grad:
+            (decay if param.ndim > 1 else no_decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+class Trainer:
+    """Trains `exp` (a resolved experiment dict) and writes `out_dir/final.pt`, metrics, logs and checkpoints."""
+
+    def __init__(self, exp, out_dir, ctx, ckpt_dir=None, build_model=models.build_model,
+                 build_dataset=data.build_dataset, seed_worker=data.seed_worker):
+        self.exp = exp
+        self.cfg = exp["train"]
+        self.ctx = ctx
+        self.out_dir = Path(out_dir)
+        self.ckpt_path = Path(ckpt_dir or self.out_dir / "checkpoints") / LAST_CHECKPOINT
+        self.build_dataset = build_dataset
+        self.seed_worker = seed_worker
+        self.on_cuda = ctx.device.type == "cuda"
+        self.amp = self.cfg["amp"] if self.on_cuda else None
+        self.stop_signal = None
+
+        if self.cfg["batch_size"] % ctx.world_size:
+            raise ValueError(f"{exp['name']}: train.batch_size {self.cfg['batch_size']} is not divisible by "
+                             f"{ctx.world_size} processes; change the batch or --gpus")
+        self.batch_per_rank = self.cfg["batch_size"] // ctx.world_size
+        if self.cfg["deterministic"]:
+            # cuBLAS is only deterministic with a fixed workspace, which must be set before its first use.
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = self.on_cuda and not self.cfg["deterministic"]
+
+        self.classes = read_classes(exp["data"]["classes"])
+        # The same seed on every rank builds the same initial weights; DDP also broadcasts rank 0's.
+        seed_everything(exp["seed"])
+        model = build_model(exp["model"], len(self.classes)).to(ctx.device)
+        if self.on_cuda and self.cfg["channels_last"]:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.ddp = (DistributedDataParallel(model, device_ids=[ctx.local_rank] if self.on_cuda else None)
+                    if ctx.distributed else model)
+        # Augmentation streams differ between ranks.
+        seed_everything(exp["seed"] + ctx.rank)
+
+        self.dataset = build_dataset(exp["data"], "train")
+        self.sampler = ResumableDistributedSampler(len(self.dataset), ctx.world_size, ctx.rank, seed=exp["seed"])
+        self.steps_per_epoch = steps_per_epoch(len(self.dataset), self.batch_per_rank, ctx.world_size)
+        self.peak_lr = scaled_lr(self.cfg["lr"], self.cfg["batch_size"], self.cfg["base_batch"])
+        self.optimizer = torch.optim.SGD(parameter_groups(model, self.cfg["weight_decay"]), lr=self.peak_lr,
+                                         momentum=self.cfg["momentum"])
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, WarmupCosine(self.cfg["epochs"] * self.steps_per_epoch,
+                                         self.cfg["warmup_epochs"] * self.steps_per_epoch))
+        # Loss scaling is needed for fp16 only; bf16 has float32's exponent range.
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == "fp16")
+
+        self.epoch = 0          # completed epochs
+        self.step_in_epoch = 0  # completed steps of the current epoch (non-zero only after a mid-epoch stop)
+        self.epoch_sums = [0.0, 0.0, 0.0]  # loss sum, correct, samples of the current epoch on this rank
+        self.epoch_seconds = 0.0
+
+    # ----------------------------------------------------------------------------------------------- state
+    def state_dict(self, per_rank):
+        """Everything to continue the run; `per_rank` holds each rank's RNG states and epoch sums, in rank order."""
+        return {
+            "experiment": self.exp["name"],
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "epoch_seconds": self.epoch_seconds,
+            "world_size": self.ctx.world_size,
+            "per_rank": per_rank,
+        }
+
+    def save(self):
+        """Rank 0 writes the checkpoint; the others wait so no rank runs ahead of a checkpoint it relies on."""
+        mine = {"rng": rng_state(), "epoch_sums": self.epoch_sums}
+        if self.ctx.distributed:
+            per_rank = [None] * self.ctx.world_size if self.ctx.is_main else None
+            torch.distributed.gather_object(mine, per_rank, dst=0)
+        else:
+            per_rank = [mine]
+        if self.ctx.is_main:
+            save_checkpoint(self.ckpt_path, self.state_dict(per_rank))
+        if self.ctx.distributed:
+            torch.distributed.barrier()
+
+    def resume(self):
+        if not self.ckpt_path.exists():
+            return False
+        # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the model's device.
+        state = load_checkpoint(self.ckpt_path, map_location="cpu")
+        if state["experiment"] != self.exp["name"]:
+            raise ValueError(f"{self.ckpt_path}: checkpoint of experiment {state['experiment']!r}, not "
+                             f"{self.exp['name']!r}; use another --ckpt-dir")
+        if state["world_size"] != self.ctx.world_size and state["step_in_epoch"]:
+            raise ValueError(f"{self.ckpt_path}: saved mid-epoch with {state['world_size']} processes; "
+                             f"restart with --gpus {state['world_size']}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch = state["epoch"]
+        self.step_in_epoch = state["step_in_epoch"]
+        self.epoch_seconds = state["epoch_seconds"]
+        if state["world_size"] == self.ctx.world_size:
+            mine = state["per_rank"][self.ctx.rank]
+            set_rng_state(mine["rng"])
+            self.epoch_sums = mine["epoch_sums"]
+        else:
+            # Restarted at an epoch boundary on another number of processes: fresh, distinct streams per rank.
+            seed_everything(self.exp["seed"] + self.ctx.rank + 1000 * self.epoch)
+        logger.info("resumed from %s at epoch %d", self.ckpt_path, self.epoch)
+        if self.step_in_epoch:
+            logger.info("continuing epoch %d at step %d of %d", self.epoch + 1, self.step_in_epoch,
+                        self.steps_per_epoch)
+        return True
+
+    # ------------------------------------------------------------------------------------------- signals
+    def _on_signal(self, signum, _frame):
+        self.stop_signal = signum
+
+    def _stop_requested(self):
+        return any_rank(self.stop_signal is not None, self.ctx)
+
+    def _interrupt(self):
+        """Save at this step boundary and leave with 128 + signal (every rank agreed to stop here)."""
+        signum = self.stop_signal or signal.SIGTERM
+        self.save()
+        logger.info("received %s: checkpoint saved to %s at epoch %d step %d", signal.Signals(signum).name,
+                    self.ckpt_path, self.epoch, self.step_in_epoch)
+        raise TrainingInterrupted(signum, self.ckpt_path)
+
+    # -------------------------------------------------------------------------------------------- epochs
+    def train_step(self, clips, labels):
+        """One optimiser step; returns (loss, number of correct top-1 predictions) of this rank's batch."""
+        clips = clips.to(self.ctx.device, non_blocking=True)
+        labels = labels.to(self.ctx.device, non_blocking=True)
+        with autocast_context(self.ctx.device, self.amp):
+            logits = self.ddp(clips)  # (B, num_classes)
+        loss = F.cross_entropy(logits.float(), labels)
+        loss_value = loss.detach()
+        if any_rank(not torch.isfinite(loss_value).item(), self.ctx):
+            raise NonFiniteLossError(
+                f"{self.exp['name']}: non-finite loss at epoch {self.epoch + 1} step {self.step_in_epoch + 1}; "
+                f"the last good checkpoint {self.ckpt_path} is kept. Lower train.lr or check the data")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.cfg["clip_grad_norm"]:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg["clip_grad_norm"])
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        correct = (logits.detach().argmax(dim=1) == labels).sum()
+        return loss_value.item(), correct.item()
+
+    def train_epoch(self):
+        self.model.train()
+        self.sampler.set_epoch(self.epoch, start=self.step_in_epoch * self.batch_per_rank)
+        loader = DataLoader(self.dataset, batch_size=self.batch_per_rank, sampler=self.sampler,
+                            num_workers=self.exp["data"]["workers"], worker_init_fn=self.seed_worker,
+                            generator=worker_generator(self.exp["seed"], self.epoch, self.ctx.rank),
+                            pin_memory=self.on_cuda, drop_last=True)
+        progress = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.cfg['epochs']}", unit="step",
+                        initial=self.step_in_epoch, total=self.steps_per_epoch, disable=not self.ctx.is_main,
+                        dynamic_ncols=True)
+        started = time.monotonic()
+        for clips, labels in progress:
+            loss, correct = self.train_step(clips, labels)
+            self.step_in_epoch += 1
+            self.epoch_sums = [self.epoch_sums[0] + loss * len(labels), self.epoch_sums[1] + correct,
+                               self.epoch_sums[2] + len(labels)]
+            progress.set_postfix(loss=f"{loss:.3f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}")
+            if self._stop_requested():
+                self.epoch_seconds += time.monotonic() - started
+                self._interrupt()
+        self.epoch_seconds += time.monotonic() - started
+        loss_sum, correct, count = sum_over_ranks(self.epoch_sums, self.ctx)
+        return {"train_loss": loss_sum / count, "train_top1": 100.0 * correct / count}
+
+    def validate(self):
+        """Top-1/top-5/mean class accuracy on the val list, one centre view at training size, shared by rank."""
+        data_cfg = self.exp["data"]
+        protocol = {"clips": 1, "clip_sampling": "center", "crops": 1, "size": data_cfg.get("train_size", DATA_DEFAULTS["train_size"]),
+                    "average": "scores", "views_per_batch": max(1, self.batch_per_rank)}
+        dataset = self.build_dataset(data_cfg, "val", protocol=protocol)
+        indices, scores = evaluate_dataset(self.model, dataset, protocol, self.ctx.device, amp=self.amp,
+                                           workers=data_cfg["workers"],
+                                           indices=shard_indices(len(dataset), self.ctx), show_progress=False)
+        labels = np.asarray(dataset.labels)[indices]
+        num_classes = scores.shape[1]
+        top5 = np.argsort(-scores, axis=1)[:, :min(5, num_classes)]
+        hits1 = top5[:, 0] == labels
+        per_class_correct = np.bincount(labels[hits1], minlength=num_classes)
+        per_class_count = np.bincount(labels, minlength=num_classes)
+        sums = sum_over_ranks([float(hits1.sum()), float((top5 == labels[:, None]).any(axis=1).sum()),
+                               float(len(labels)), *per_class_correct.tolist(), *per_class_count.tolist()],
+                              self.ctx)
+        total = sums[2]
+        correct_c = np.array(sums[3:3 + num_classes])
+        count_c = np.array(sums[3 + num_classes:])
+        present = count_c > 0
+        return {"val_top1": 100.0 * sums[0] / total, "val_top5": 100.0 * sums[1] / total,
+                "val_mean_class_acc": float(100.0 * np.mean(correct_c[present] / count_c[present]))}
+
+    # ----------------------------------------------------------------------------------------------- run
+    def run(self):
+        """Train to the last epoch (resuming if a checkpoint exists); return the path of `final.pt`."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
+        try:
+            return self._run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _run(self):
+        cfg = self.cfg
+        self.resume()
+        rows = read_metrics(self.out_dir / "metrics.csv", up_to_epoch=self.epoch) if self.ctx.is_main else []
+        writer = None
+        if self.ctx.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+            # purge_step drops events of epochs that a resumed run will redo.
+            writer = SummaryWriter(self.out_dir / "tb", purge_step=self.epoch + 1 if self.epoch else None)
+            logger.info("%s: %d training videos, %d steps/epoch, %d process(es), batch %d per process, peak lr %g",
+                        self.exp["name"], len(self.dataset), self.steps_per_epoch, self.ctx.world_size,
+                        self.batch_per_rank, self.peak_lr)
+        try:
+            while self.epoch < cfg["epochs"]:
+                lr = self.optimizer.param_groups[0]["lr"]
+                row = {"epoch": self.epoch + 1, "lr": lr, **self.train_epoch()}
+                if cfg["eval_every"] and (self.epoch + 1) % cfg["eval_every"] == 0:
+                    row.update(self.validate())
+                row["seconds"] = self.epoch_seconds
+                self.epoch += 1
+                self.step_in_epoch = 0
+                self.epoch_sums = [0.0, 0.0, 0.0]
+                self.epoch_seconds = 0.0
+                self.save()
+                if self.ctx.is_main:
+                    rows.append(row)
+                    write_metrics(self.out_dir / "metrics.csv", rows)
+                    for key, value in row.items():
+                        if key != "epoch":
+                            writer.add_scalar(key, value, self.epoch)
+                    writer.flush()
+                    logger.info("epoch %d/%d: %s; checkpoint saved to %s", self.epoch, cfg["epochs"],
+                                ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"),
+                                self.ckpt_path)
+                if self._stop_requested():
+                    self._interrupt()
+        finally:
+            if writer is not None:
+                writer.close()
+        final = self.out_dir / "final.pt"
+        if self.ctx.is_main:
+            save_checkpoint(final, {"model": self.model.state_dict(), "spec": self.exp["model"],
+                                    "num_classes": len(self.classes), "classes": self.classes,
+                                    "epoch": self.epoch})
+            logger.info("final weights saved to %s", final)
+        return final
+
+
+def read_metrics(path, up_to_epoch):
+    """Rows of an earlier run's metrics.csv up to the resumed epoch (later ones are redone)."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return [row for row in csv.DictReader(handle) if int(row["epoch"]) <= up_to_epoch]
+
+
+def write_metrics(path, rows):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())

@@ -1,0 +1,112 @@
+"""Experiment defaults (appendix A.1), the learning-rate schedule, atomic checkpoints and the resumable sampler."""
+
+import math
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from ctnet.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ctnet.engine.distributed import ResumableDistributedSampler, steps_per_epoch
+from ctnet.engine.experiment import ExperimentError, load_experiment, resolve_experiment
+from ctnet.engine.schedule import lr_factor, scaled_lr
+
+REPO = Path(__file__).resolve().parents[1]
+MINIMAL = {"name": "x", "model": {"backbone": "resnet50"}, "data": {"dataset": "sthv1"}}
+
+
+def test_paper_defaults_per_dataset_family():
+    sth = resolve_experiment(MINIMAL)
+    assert (sth["train"]["epochs"], sth["train"]["lr"], sth["train"]["weight_decay"], sth["model"]["dropout"]) == \
+        (45, 0.02, 5e-4, 0.3)
+    kin = resolve_experiment({**MINIMAL, "data": {"dataset": "kinetics400"}})
+    assert (kin["train"]["epochs"], kin["train"]["lr"], kin["train"]["weight_decay"], kin["model"]["dropout"]) == \
+        (110, 0.01, 1e-4, 0.5)
+    for exp in (sth, kin):
+        assert exp["train"]["batch_size"] == 64 and exp["train"]["momentum"] == 0.9
+        assert exp["train"]["warmup_epochs"] == 10 and exp["train"]["clip_grad_norm"] == 20
+    assert sth["protocols"]["1x1"]["average"] == "scores" and sth["data"]["workers"] == 4
+    explicit = resolve_experiment({**MINIMAL, "model": {"dropout": 0.1}, "train": {"epochs": 2}})
+    assert explicit["model"]["dropout"] == 0.1 and explicit["train"]["epochs"] == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"train": {"epochs": 0}}, "train.epochs must be a positive integer"),
+    ({"train": {"lr_rate": 0.1}}, "unknown train keys"),
+    ({"train": {"amp": "fp8"}}, "train.amp"),
+    ({"protocols": {"p": {"average": "max"}}}, "protocol 'p': average"),
+    ({"protocols": {"p": {"crops": 2}}}, "protocol 'p': crops"),
+])
+def test_bad_experiments_are_refused_with_the_file_name(tmp_path, change, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**MINIMAL, **change}))
+    with pytest.raises(ExperimentError, match=message) as err:
+        load_experiment(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_experiment_file_names_it(tmp_path):
+    with pytest.raises(ExperimentError, match="nope.yaml: experiment file not found"):
+        load_experiment(tmp_path / "nope.yaml")
+
+
+def test_learning_rate_warmup_then_cosine():
+    assert scaled_lr(0.02, 128, 64) == pytest.approx(0.04)
+    total, warmup = 100, 10
+    factors = [lr_factor(step, total, warmup) for step in range(total)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert all(b > a for a, b in zip(factors[:9], factors[1:10]))          # linear rise
+    assert factors[10] == pytest.approx(1.0)
+    assert factors[55] == pytest.approx(0.5)                               # half-way through the cosine
+    assert factors[99] == pytest.approx(0.5 * (1 + math.cos(math.pi * 89 / 90)))
+    assert all(b < a for a, b in zip(factors[10:], factors[11:]))          # monotone decay
+    assert lr_factor(3, 4, 10) == pytest.approx(1.0)  # warm-up longer than the run is cut to the run
+
+
+def test_checkpoint_is_atomic_and_restores_random_state(tmp_path):
+    path = tmp_path / "ck" / "last.pt"
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    save_checkpoint(path, {"rng": rng_state(), "w": torch.arange(3)})
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    set_rng_state(load_checkpoint(path)["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+    assert [p.name for p in path.parent.iterdir()] == ["last.pt"]
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError):
+        save_checkpoint(path, {"bad": Unpicklable()})
+    assert torch.equal(load_checkpoint(path)["w"], torch.arange(3))  # the previous checkpoint survives
+    assert [p.name for p in path.parent.iterdir()] == ["last.pt"]
+
+
+def test_sampler_shards_and_resumes_mid_epoch():
+    shards = [ResumableDistributedSampler(10, num_replicas=2, rank=r, seed=3) for r in range(2)]
+    for sampler in shards:
+        sampler.set_epoch(1)
+    full = [list(s) for s in shards]
+    assert len(full[0]) == len(full[1]) == 5 and not set(full[0]) & set(full[1])
+    shards[0].set_epoch(1, start=2)
+    assert list(shards[0]) == full[0][2:] and len(shards[0]) == 3
+    shards[0].set_epoch(2)
+    assert list(shards[0]) != full[0]  # a new permutation each epoch
+    assert steps_per_epoch(10, 2, 2) == 2
+    with pytest.raises(ValueError, match="lower train.batch_size"):
+        steps_per_epoch(10, 8, 2)
+
+
+def test_test_script_refuses_unknown_protocol_in_one_line(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump({**MINIMAL, "protocols": {"1x1": {}}}))
+    done = subprocess.run([sys.executable, str(REPO / "scripts/test.py"), "--experiment", str(path), "--checkpoint",
+                           str(tmp_path / "final.pt"), "--protocol", "9x9", "--out", str(tmp_path / "s.npz")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {path}: no protocol '9x9'; it defines ['1x1']"

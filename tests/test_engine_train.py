@@ -1,0 +1,236 @@
+"""End-to-end engine tests on the real synthetic data path (generator -> frame extraction -> lists -> dataset)
+with the real `build_model` at CPU scale: a short run learns, multi-view testing, SIGTERM + resume equals an
+uninterrupted run, and a non-finite loss stops the run keeping the last good checkpoint."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from ctnet.data import build_dataset
+from ctnet.data.annotations import index_frames, parse_annotations, write_lists
+from ctnet.data.extract import extract_videos
+from ctnet.data.synthetic import make_synthetic
+from ctnet.engine import NonFiniteLossError, Trainer, load_experiment, train
+from ctnet.engine import test as run_test  # not named test_*: pytest would collect it
+from ctnet.engine.checkpoint import load_checkpoint
+from ctnet.engine.distributed import cleanup_distributed, init_distributed
+from ctnet.engine.evaluator import predict_views
+from ctnet.models import build_model
+
+REPO = Path(__file__).resolve().parents[1]
+NUM_CLASSES = 4  # left->right, right->left, top->bottom, bottom->top: only frame order tells pairs apart
+
+TINY_MODEL = {"backbone": "resnet50", "module": "ct", "num_segments": 4, "base_width": 8, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: on a small shared CPU, more threads than free cores spin and run many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def synthetic_lists(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic")
+    make_synthetic(root, num_videos=160, seed=0, size=32, num_frames=16, num_classes=NUM_CLASSES, progress=False)
+    extract_videos(root / "videos", root / "frames", short_side=0, progress=False)
+    write_lists(parse_annotations("sthv2", root / "annotations", index_frames(root / "frames")), root / "lists")
+    # A 16-video subset (4 per class) that a few CPU minutes of training can fit.
+    lines = (root / "lists/train.txt").read_text().splitlines()
+    subset = []
+    for label in range(NUM_CLASSES):
+        subset += [line for line in lines if line.split()[2] == str(label)][:4]
+    (root / "lists/small.txt").write_text("\n".join(subset) + "\n")
+    return root
+
+
+def write_experiment(path, root, name="tiny", **train):
+    exp = {
+        "name": name,
+        "seed": 0,
+        "model": TINY_MODEL,
+        "data": {"dataset": "synthetic", "frames_root": str(root / "frames"),
+                 "train_list": str(root / "lists/train.txt"), "val_list": str(root / "lists/val.txt"),
+                 "classes": str(root / "lists/classes.txt"), "num_frames": 4, "train_size": 32, "scales": [1.0],
+                 "workers": 0},
+        "train": {"epochs": 2, "batch_size": 8, "base_batch": 8, "lr": 0.01, "warmup_epochs": 1,
+                  "weight_decay": 1e-4, "deterministic": True, **train},
+        "protocols": {"1x1": {"size": 32, "views_per_batch": 8},
+                      "2x3": {"clips": 2, "clip_sampling": "twice", "crops": 3, "size": 32, "views_per_batch": 4}},
+    }
+    path.write_text(yaml.safe_dump(exp))
+    return path
+
+
+def test_short_run_learns_and_multiview_test_writes_scores(synthetic_lists, tmp_path):
+    """Training fits the 16-video subset: tested on those videos (fresh centre clips, not the training crops),
+    top-1 is far above the 25% of chance. Generalising on this motion task takes longer than a unit test."""
+    small = str(synthetic_lists / "lists/small.txt")
+    exp = write_experiment(tmp_path / "e.yaml", synthetic_lists, epochs=40, eval_every=40, lr=0.02, clip_grad_norm=None)
+    spec = yaml.safe_load(exp.read_text())
+    spec["data"].update(train_list=small, val_list=small)
+    exp.write_text(yaml.safe_dump(spec))
+    final = train(exp, tmp_path / "run", device="cpu")
+    weights = load_checkpoint(final)
+    assert weights["num_classes"] == NUM_CLASSES and weights["epoch"] == 40
+    rows = (tmp_path / "run/metrics.csv").read_text().splitlines()
+    assert len(rows) == 1 + 40 and rows[0].startswith("epoch,lr,train_loss")
+    assert any((tmp_path / "run/tb").iterdir())
+
+    metrics = run_test(exp, final, "1x1", tmp_path / "s.npz", device="cpu")
+    assert metrics["top1"] >= 75.0, metrics
+    saved = np.load(tmp_path / "s.npz")
+    assert saved["scores"].shape == (metrics["num_videos"], NUM_CLASSES)
+    assert json.loads((tmp_path / "s.json").read_text())["top1"] == metrics["top1"]
+
+    multi = run_test(exp, final, "2x3", tmp_path / "m.npz", device="cpu")
+    assert multi["num_videos"] == metrics["num_videos"] and multi["top1"] > 100 / NUM_CLASSES
+
+
+def test_views_are_batched_without_changing_scores(synthetic_lists, tmp_path):
+    exp = load_experiment(write_experiment(tmp_path / "e.yaml", synthetic_lists))
+    protocol = exp["protocols"]["2x3"]
+    dataset = build_dataset(exp["data"], "val", protocol=protocol)
+    views = torch.stack([dataset[0][0], dataset[1][0]])  # (2 videos, 6 views, 3, T, S, S)
+    assert views.shape == (2, 6, 3, 4, 32, 32)
+    torch.manual_seed(0)
+    model = build_model(exp["model"], NUM_CLASSES).eval()
+    one_by_one = predict_views(model, views, 1, "scores", torch.device("cpu"))
+    all_at_once = predict_views(model, views, 12, "scores", torch.device("cpu"))
+    torch.testing.assert_close(one_by_one, all_at_once, rtol=1e-4, atol=1e-5)
+    expected = model(views.flatten(0, 1)).view(2, 6, -1)
+    torch.testing.assert_close(all_at_once, expected.mean(1), rtol=1e-4, atol=1e-5)
+    probs = predict_views(model, views, 5, "softmax", torch.device("cpu"))
+    torch.testing.assert_close(probs, expected.softmax(-1).mean(1), rtol=1e-4, atol=1e-5)
+
+
+def run_train(exp, out, ckpt_dir, *extra):
+    command = [sys.executable, str(REPO / "scripts/train.py"), "--experiment", str(exp), "--out", str(out),
+               "--ckpt-dir", str(ckpt_dir), "--device", "cpu", *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_sigterm_then_restart_resumes_and_matches_uninterrupted_run(synthetic_lists, tmp_path):
+    exp = write_experiment(tmp_path / "e.yaml", synthetic_lists, epochs=3)
+    reference = run_train(exp, tmp_path / "ref", tmp_path / "ref_ckpt")
+    log, _ = reference.communicate(timeout=600)
+    assert reference.returncode == 0, log
+
+    # Kill once the first epoch's checkpoint exists, i.e. somewhere in epoch 2.
+    interrupted = run_train(exp, tmp_path / "run", tmp_path / "ckpt")
+    deadline = time.monotonic() + 600
+    while not (tmp_path / "ckpt/last.pt").exists():
+        assert interrupted.poll() is None and time.monotonic() < deadline, interrupted.communicate()[0]
+        time.sleep(0.2)
+    interrupted.send_signal(signal.SIGTERM)
+    log, _ = interrupted.communicate(timeout=600)
+    assert interrupted.returncode == 128 + signal.SIGTERM, log
+    assert "checkpoint saved to" in log
+    stopped_at = load_checkpoint(tmp_path / "ckpt/last.pt")["epoch"]
+    assert not (tmp_path / "run/final.pt").exists()
+
+    resumed = run_train(exp, tmp_path / "run", tmp_path / "ckpt")
+    log, _ = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, log
+    assert f"resumed from {tmp_path / 'ckpt/last.pt'} at epoch {stopped_at}" in log
+    final, ref = load_checkpoint(tmp_path / "run/final.pt"), load_checkpoint(tmp_path / "ref/final.pt")
+    assert final["model"].keys() == ref["model"].keys()
+    for key, value in ref["model"].items():
+        assert torch.equal(final["model"][key], value), key
+    assert (tmp_path / "run/metrics.csv").read_text().count("\n") == 1 + 3
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(synthetic_lists, tmp_path):
+    exp = load_experiment(write_experiment(tmp_path / "e.yaml", synthetic_lists, epochs=2))
+    calls = {"n": 0}
+
+    def poisoned_model(spec, num_classes):
+        """The real model, whose 20th forward pass (epoch 2 of 16 steps) returns NaN scores."""
+        model = build_model(spec, num_classes)
+
+        def hook(_module, _inputs, output):
+            calls["n"] += 1
+            return output * float("nan") if calls["n"] == 20 else output
+
+        model.register_forward_hook(hook)
+        return model
+
+    trainer = Trainer(exp, tmp_path / "run", init_distributed("cpu"), build_model=poisoned_model)
+    with pytest.raises(NonFiniteLossError, match="non-finite loss at epoch 2 step 4.*last good checkpoint"):
+        trainer.run()
+    kept = load_checkpoint(tmp_path / "run/checkpoints/last.pt")
+    assert (kept["epoch"], kept["step_in_epoch"]) == (1, 0)
+    assert all(torch.isfinite(v).all() for v in kept["model"].values() if v.is_floating_point())
+    assert not (tmp_path / "run/final.pt").exists()
+
+
+def test_bad_experiment_is_a_one_line_error(tmp_path):
+    (tmp_path / "e.yaml").write_text("name: x\nmodel: {}\n")
+    done = subprocess.run([sys.executable, str(REPO / "scripts/train.py"), "--experiment", str(tmp_path / "e.yaml"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {tmp_path / 'e.yaml'}: missing required key 'data' (see docs/experiment.md)"
+
+
+def _one_step(rank, world_size, exp_path, out, port):
+    """One engine training step on this rank's share of a fixed global batch of 8 clips; saves the gradients."""
+    if world_size > 1:
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                          LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size))
+    torch.set_num_threads(1)
+    ctx = init_distributed("cpu")
+    try:
+        trainer = Trainer(load_experiment(exp_path), Path(out) / f"run{world_size}", ctx)
+        generator = torch.Generator().manual_seed(0)
+        clips = torch.randn(8, 3, 4, 32, 32, generator=generator)
+        labels = torch.randint(0, NUM_CLASSES, (8,), generator=generator)
+        share = 8 // world_size
+        # Eval mode: BatchNorm then uses running statistics, so one process's full batch and two processes'
+        # half batches compute the same function and DDP's mean of the halves' gradients must equal it.
+        trainer.model.eval()
+        trainer.train_step(clips[rank * share:(rank + 1) * share], labels[rank * share:(rank + 1) * share])
+        if rank == 0:
+            grads = {name: p.grad.clone() for name, p in trainer.model.named_parameters() if p.grad is not None}
+            torch.save(grads, Path(out) / f"grads{world_size}.pt")
+    finally:
+        cleanup_distributed()
+
+
+def test_two_process_ddp_averages_gradients_like_one_process(synthetic_lists, tmp_path):
+    exp = write_experiment(tmp_path / "e.yaml", synthetic_lists)
+    _one_step(0, 1, exp, tmp_path, None)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    torch.multiprocessing.spawn(_one_step, args=(2, exp, tmp_path, port), nprocs=2)
+    single, ddp = torch.load(tmp_path / "grads1.pt"), torch.load(tmp_path / "grads2.pt")
+    assert single.keys() == ddp.keys() and len(single) > 10
+    for name, grad in single.items():
+        torch.testing.assert_close(ddp[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_train_script_relaunches_itself_on_two_cpu_processes(synthetic_lists, tmp_path):
+    exp = write_experiment(tmp_path / "e.yaml", synthetic_lists, epochs=1, eval_every=1)
+    spec = yaml.safe_load(exp.read_text())
+    spec["data"]["workers"] = 1  # also covers the DataLoader worker processes
+    exp.write_text(yaml.safe_dump(spec))
+    run = run_train(exp, tmp_path / "run", tmp_path / "ckpt", "--gpus", "2")
+    log, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, log
+    assert "2 process(es), batch 4 per process" in log
+    assert load_checkpoint(tmp_path / "run/final.pt")["epoch"] == 1
+    assert "val_top1" in (tmp_path / "run/metrics.csv").read_text().splitlines()[0]
