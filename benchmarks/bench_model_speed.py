@@ -1,13 +1,21 @@
 """Time CT-Net-R50 against the TSN-R50 baseline in one run and print the ratios.
 
-    .venv/bin/python benchmarks/bench_model_speed.py [--device cpu|cuda] [--batch 1] [--repeats 5]
+    .venv/bin/python benchmarks/bench_model_speed.py [--threads 1 2] [--repeats 5] [--batch 1] [--device cpu|cuda]
 
-Both models: ResNet-50 (base_width 64), 8 frames, 224 x 224, 174 classes. Times are medians over ``--repeats``
-measurements taken alternately (TSN, CT, TSN, CT, ...) so that load changes hit both alike. The paper's
-claim to compare against is the FLOPs ratio CT/TSN (fvcore, printed too): the official implementation runs
-1.07x slower than TSN for inference on a 2-core CPU although it has 0.87x its FLOPs.
+Both models: ResNet-50 (base_width 64), 8 frames, 224 x 224, 174 classes; inference (eval, no_grad) and one
+training step (forward, cross-entropy, backward, SGD step). For each thread count, after two warm-up runs per model
+and mode, the models are timed alternately, the order flipping every repeat (TSN, CT, CT, TSN, ...), so that load
+changes from other jobs hit both alike; figures are medians over ``--repeats``. On CPU it prints wall time and the
+process's CPU time: on a contended machine the CPU time of a 1-thread run is the steadier figure, as waiting for a
+core does not count. The paper's claim to compare against is the FLOPs ratio CT/TSN (fvcore, printed too): the
+official implementation runs 1.07x slower than TSN for inference on a 2-core CPU although it has 0.87x its FLOPs.
+On a machine whose cores are busy with other jobs, run the multi-thread figures with ``OMP_WAIT_POLICY=PASSIVE`` in
+the environment: otherwise OpenMP threads spin while waiting for a descheduled peer, which penalises the model with
+more (small) kernels, here CT-Net, and measures the contention rather than the models.
 """
 import argparse
+import functools
+import os
 import statistics
 import time
 
@@ -17,6 +25,7 @@ from ctnet.flops import count_flops
 from ctnet.models import build_model
 
 SPECS = {"TSN-R50": {"module": "tsn"}, "CT-Net-R50": {}}
+MODES = ("inference", "train step")
 
 
 def parse_args():
@@ -25,8 +34,9 @@ def parse_args():
     parser.add_argument("--batch", type=int, default=1, help="clips per forward pass")
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per model and mode")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per model, mode and thread count")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="torch CPU thread counts to measure, each for both models (default: 1 2)")
     return parser.parse_args()
 
 
@@ -35,31 +45,64 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def time_inference(model, clip):
+def _timed(run, device):
+    """(wall seconds, process CPU seconds) of ``run()``."""
+    _sync(device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    _sync(device)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def inference(model, clip):
     model.eval()
-    _sync(clip.device)
-    start = time.perf_counter()
     with torch.no_grad():
         model(clip)
-    _sync(clip.device)
-    return time.perf_counter() - start
 
 
-def time_train_step(model, clip, labels, optimizer):
+def train_step(model, clip, labels, optimizer):
     model.train()
-    _sync(clip.device)
-    start = time.perf_counter()
     optimizer.zero_grad(set_to_none=True)
     torch.nn.functional.cross_entropy(model(clip), labels).backward()
     optimizer.step()
-    _sync(clip.device)
-    return time.perf_counter() - start
+
+
+def measure(models, optimizers, clip, labels, repeats):
+    """{(name, mode): [(wall, cpu), ...]}, the models run alternately in flipping order."""
+    runs = {}
+    for name, model in models.items():
+        runs[name, "inference"] = functools.partial(inference, model, clip)
+        runs[name, "train step"] = functools.partial(train_step, model, clip, labels, optimizers[name])
+    for run in runs.values():  # warm-up: allocator, oneDNN kernel selection, BN statistics
+        run()
+        run()
+    times = {key: [] for key in runs}
+    names = list(models)
+    for repeat in range(repeats):
+        for mode in MODES:
+            for name in (names if repeat % 2 == 0 else names[::-1]):
+                times[name, mode].append(_timed(runs[name, mode], clip.device))
+    return times
+
+
+def _median(samples, index):
+    return statistics.median(sample[index] for sample in samples)
+
+
+def report(times, gflops, device):
+    clocks = ("wall", "CPU") if device.type == "cpu" else ("wall",)
+    for name in gflops:
+        cells = [f"{mode} " + " / ".join(f"{_median(times[name, mode], i):.3f}" for i in range(len(clocks)))
+                 for mode in MODES]
+        print(f"  {name:11s} {gflops[name]:6.2f} GFLOPs  " + "   ".join(cells) + f" s ({' / '.join(clocks)})")
+    flops_ratio = gflops["CT-Net-R50"] / gflops["TSN-R50"]
+    ratios = [f"{mode} " + " / ".join(f"{_median(times['CT-Net-R50', mode], i) / _median(times['TSN-R50', mode], i):.3f}"
+                                      for i in range(len(clocks))) for mode in MODES]
+    print(f"  ratio CT/TSN: FLOPs {flops_ratio:.3f}   " + "   ".join(ratios) + f" ({' / '.join(clocks)})")
 
 
 def main():
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
     models = {name: build_model(dict(spec, num_segments=args.frames), 174) for name, spec in SPECS.items()}
@@ -68,25 +111,14 @@ def main():
     optimizers = {name: torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9) for name, model in models.items()}
     clip = torch.randn(args.batch, 3, args.frames, args.size, args.size, device=device)
     labels = torch.zeros(args.batch, dtype=torch.long, device=device)
-    times = {(name, mode): [] for name in models for mode in ("inference", "train step")}
-    for name, model in models.items():  # warm-up: allocator, kernel selection
-        time_inference(model, clip)
-        time_train_step(model, clip, labels, optimizers[name])
-    for _ in range(args.repeats):
-        for name, model in models.items():
-            times[name, "inference"].append(time_inference(model, clip))
-            times[name, "train step"].append(time_train_step(model, clip, labels, optimizers[name]))
-    print(f"device {device} ({torch.get_num_threads()} CPU threads), batch {args.batch}, {args.frames} frames, "
-          f"{args.size}x{args.size}, median of {args.repeats}")
-    for name in models:
-        print(f"{name:11s} {gflops[name]:6.2f} GFLOPs  inference {statistics.median(times[name, 'inference']):.3f} s"
-              f"  train step {statistics.median(times[name, 'train step']):.3f} s")
-    flops_ratio = gflops["CT-Net-R50"] / gflops["TSN-R50"]
-    print(f"ratio CT/TSN: FLOPs {flops_ratio:.3f}", end="")
-    for mode in ("inference", "train step"):
-        ratio = statistics.median(times["CT-Net-R50", mode]) / statistics.median(times["TSN-R50", mode])
-        print(f"  {mode} {ratio:.3f}", end="")
-    print()
+    print(f"device {device}, batch {args.batch}, {args.frames} frames, {args.size}x{args.size}, "
+          f"median of {args.repeats}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    for threads in (args.threads if device.type == "cpu" else [torch.get_num_threads()]):
+        torch.set_num_threads(threads)
+        times = measure(models, optimizers, clip, labels, args.repeats)
+        print(f"{threads} CPU thread(s), load average {os.getloadavg()[0]:.1f} at the end:")
+        report(times, gflops, device)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def test_wrong_frame_count_is_a_clear_error():
 
 @pytest.mark.parametrize("backbone, replace, expected", [
     ("resnet50", "none", 0), ("resnet50", "res5_one", 1), ("resnet50", "res4_res5", 4),
-    ("resnet50", "every_second", 7), ("resnet101", "every_second", 15),
+    ("resnet50", "every_second", 7), ("resnet101", "every_second", 15), ("resnet26", "every_second", 4),
     ("resnet50", ["layer2.0", "layer4.2"], 2),
 ])
 def test_replacement_plans(backbone, replace, expected):
@@ -100,6 +100,7 @@ def test_freeze_unreplaced_counts_and_keeps_bn_statistics():
     ({"backbone": "vgg"}, "backbone"), ({"module": "tsm"}, "module"), ({"num_segments": 0}, "num_segments"),
     ({"replace": "all"}, "replace"), ({"dropout": 1.5}, "dropout"), ({"base_width": "64"}, "base_width"),
     ({"freeze_unreplaced": "yes"}, "freeze_unreplaced"), ({"colour": 1}, "colour"),
+    ({"zero_init_residual": 1}, "zero_init_residual"), ({"backbone": "resnet26", "pretrained": "w.pth"}, "pretrained"),
     ({"ct": {"sub_dims": 0}}, "ct.sub_dims"), ({"ct": {"sub_dims": ["auto", "auto"]}}, "ct.sub_dims"),
     ({"ct": {"kernels": [3, 3, 3]}}, "ct.kernels"), ({"ct": {"kernels": 2}}, "ct.kernels"),
     ({"ct": {"connection": "mixed"}}, "ct.connection"), ({"ct": {"excitation": "nl"}}, "ct.excitation"),
@@ -108,6 +109,16 @@ def test_freeze_unreplaced_counts_and_keeps_bn_statistics():
 def test_bad_spec_names_the_key(spec, key):
     with pytest.raises(ValueError, match=rf"model spec: {key} "):
         resolve_spec(spec)
+
+
+def test_zero_init_residual_starts_every_block_as_identity():
+    spec = {"backbone": "resnet26", "base_width": 4, "num_segments": 2, "zero_init_residual": True}
+    model = build_model(spec, 3).eval()
+    block = model.backbone.layer1[1]  # a replaced block without downsampling
+    x = torch.rand(4, 16, 8, 8)  # (N*T, 4 * base_width, H, W), non-negative as after a ReLU
+    assert torch.equal(block(x), x)
+    plain = build_model({**spec, "zero_init_residual": False}, 3).eval()
+    assert not torch.equal(plain.backbone.layer1[1](x), x)
 
 
 def test_bad_block_name_and_sizes():

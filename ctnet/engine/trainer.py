@@ -131,6 +131,8 @@ class Trainer:
         self.step_in_epoch = 0  # completed steps of the current epoch (non-zero only after a mid-epoch stop)
         self.epoch_sums = [0.0, 0.0, 0.0]  # loss sum, correct, samples of the current epoch on this rank
         self.epoch_seconds = 0.0
+        # Finished epochs' metrics travel in the checkpoint: Snakemake deletes a failed job's metrics.csv.
+        self.metrics_rows = []
 
     # ----------------------------------------------------------------------------------------------- state
     def state_dict(self, per_rank):
@@ -146,6 +148,7 @@ class Trainer:
             "epoch_seconds": self.epoch_seconds,
             "world_size": self.ctx.world_size,
             "per_rank": per_rank,
+            "metrics": self.metrics_rows,
         }
 
     def save(self):
@@ -179,6 +182,7 @@ class Trainer:
         self.epoch = state["epoch"]
         self.step_in_epoch = state["step_in_epoch"]
         self.epoch_seconds = state["epoch_seconds"]
+        self.metrics_rows = state["metrics"]
         if state["world_size"] == self.ctx.world_size:
             mine = state["per_rank"][self.ctx.rank]
             set_rng_state(mine["rng"])
@@ -293,7 +297,6 @@ class Trainer:
     def _run(self):
         cfg = self.cfg
         self.resume()
-        rows = read_metrics(self.out_dir / "metrics.csv", up_to_epoch=self.epoch) if self.ctx.is_main else []
         writer = None
         if self.ctx.is_main:
             from torch.utils.tensorboard import SummaryWriter
@@ -313,10 +316,10 @@ class Trainer:
                 self.step_in_epoch = 0
                 self.epoch_sums = [0.0, 0.0, 0.0]
                 self.epoch_seconds = 0.0
+                self.metrics_rows.append(row)
                 self.save()
                 if self.ctx.is_main:
-                    rows.append(row)
-                    write_metrics(self.out_dir / "metrics.csv", rows)
+                    write_metrics(self.out_dir / "metrics.csv", self.metrics_rows)
                     for key, value in row.items():
                         if key != "epoch":
                             writer.add_scalar(key, value, self.epoch)
@@ -336,14 +339,6 @@ class Trainer:
                                     "epoch": self.epoch})
             logger.info("final weights saved to %s", final)
         return final
-
-
-def read_metrics(path, up_to_epoch):
-    """Rows of an earlier run's metrics.csv up to the resumed epoch (later ones are redone)."""
-    if not path.exists():
-        return []
-    with open(path, newline="") as handle:
-        return [row for row in csv.DictReader(handle) if int(row["epoch"]) <= up_to_epoch]
 
 
 def write_metrics(path, rows):

@@ -51,7 +51,7 @@ def build_model(spec, num_classes):
         backbone = build_inception(replace, make)
     else:
         plan = resolve_plan(replace, STAGE_DEPTHS[spec["backbone"]])
-        backbone = VideoResNet(spec["backbone"], plan, make, spec["base_width"])
+        backbone = VideoResNet(spec["backbone"], plan, make, spec["base_width"], spec["zero_init_residual"])
     model = VideoClassifier(backbone, num_classes, spec["num_segments"], spec["dropout"])
     model.spec = spec
     model.pretrained_report = None

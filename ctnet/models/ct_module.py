@@ -8,8 +8,8 @@ or ``(N, C, T, H, W)`` for a joint 3D kernel).
 Channel tensorization: the ``C`` channels are read as a tensor ``C_K x ... x C_2 x C_1`` with the current
 sub-dimension always the fastest-varying (contiguous) one, so that "only the C_k channels of sub-dimension k
 interact" is a grouped convolution with ``C / C_k`` groups of ``C_k`` neighbouring channels. After each
-sub-dimension the channel axis is rotated by one factor (a view plus one transpose); after K rotations the channels
-are back in their input order.
+sub-dimension the channel axis is rotated by one factor (a channel shuffle); after K rotations the channels are
+back in their input order. Parallel and serial modules keep a channels-last input channels-last.
 """
 import math
 
@@ -86,8 +86,10 @@ class TemporalConv(nn.Module):
             x = x[:, :, ::self.stride, ::self.stride]
         nt, c, h, w = x.shape
         n = nt // self.num_segments
-        x = x.reshape(n, self.num_segments, c, h * w).transpose(1, 2).contiguous()  # (N, C, T, H*W)
-        x = self.conv(x).transpose(1, 2).reshape(nt, c, h, w)  # back to (N*T, C, H, W)
+        # (N, C, T, H*W): a channels-last input gives a channels-last view here, which oneDNN convolves with no
+        # reorder; a contiguous one is copied once by the convolution.
+        x = x.reshape(n, self.num_segments, c, h * w).transpose(1, 2)
+        x = self.conv(x).transpose(1, 2).reshape(nt, c, h, w)  # back to (N*T, C, H, W), in the input's format
         return self.relu(self.bn(x))
 
 
@@ -242,8 +244,9 @@ class CTModule(nn.Module):
             x = stage(x)
             nt, c, h, w = x.shape
             if 1 < size < c:
-                # (C/C_k, C_k) -> (C_k, C/C_k): the next sub-dimension becomes the contiguous one.
-                x = x.view(nt, c // size, size, h, w).transpose(1, 2).reshape(nt, c, h, w)
+                # (C/C_k, C_k) -> (C_k, C/C_k): the next sub-dimension becomes the contiguous one. One native
+                # kernel that keeps the memory format (a view + transpose + reshape copies to NCHW).
+                x = nn.functional.channel_shuffle(x, c // size)
             if self.pointwise is not None and index < len(self.pointwise):
                 x = self.pointwise[index](x)
         return x

@@ -1,11 +1,12 @@
-"""ResNet-50/101 for folded clips ``(N*T, 3, H, W)``, with chosen bottlenecks' 3x3 convolution replaced.
+"""ResNet-26/50/101 for folded clips ``(N*T, 3, H, W)``, with chosen bottlenecks' 3x3 convolution replaced.
 
 Parameter names follow torchvision's ``models/resnet.py`` (v1.5: stride on the 3x3 convolution), so its ImageNet
 state dicts load unchanged into every 2D part. ``base_width`` scales the stem and all stages (64 = torchvision).
+ResNet-26 (two bottlenecks per stage, no ImageNet weights) is the CPU-scale backbone of the synthetic configs.
 """
 from torch import nn
 
-STAGE_DEPTHS = {"resnet50": (3, 4, 6, 3), "resnet101": (3, 4, 23, 3)}
+STAGE_DEPTHS = {"resnet26": (2, 2, 2, 2), "resnet50": (3, 4, 6, 3), "resnet101": (3, 4, 23, 3)}
 
 
 def every_second_blocks(depths):
@@ -83,9 +84,11 @@ class VideoResNet(nn.Module):
     """The 2D ResNet trunk over folded clips: ``(N*T, 3, H, W) -> (N*T, 8 * 4 * base_width)`` features.
 
     ``make_module(channels, stride, block_name)`` builds the 3D module for each block named in ``replaced``.
+    ``zero_init_residual`` starts every block as the identity (torchvision's option): it speeds up training from
+    scratch; with ImageNet weights it has no effect on the loaded blocks.
     """
 
-    def __init__(self, depth_name, replaced, make_module, base_width=64):
+    def __init__(self, depth_name, replaced, make_module, base_width=64, zero_init_residual=False):
         super().__init__()
         depths = STAGE_DEPTHS[depth_name]
         self.replaced = list(replaced)
@@ -118,6 +121,10 @@ class VideoResNet(nn.Module):
             elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, (Bottleneck, VideoBottleneck)):
+                    nn.init.zeros_(m.bn3.weight)
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N*T, w, H/4, W/4)

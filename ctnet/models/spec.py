@@ -3,7 +3,7 @@ import copy
 
 from ctnet.models.ct_module import CONNECTIONS, EXCITATIONS
 
-BACKBONES = ("resnet50", "resnet101", "inception_v3")
+BACKBONES = ("resnet26", "resnet50", "resnet101", "inception_v3")
 MODULES = ("tsn", "c3d", "r2plus1d", "csn", "ct")
 PLANS = ("none", "res5_one", "res4_res5", "every_second")
 
@@ -17,6 +17,7 @@ DEFAULT_SPEC = {
     "dropout": 0.3,
     "base_width": 64,
     "freeze_unreplaced": False,
+    "zero_init_residual": False,
     "ct": {"sub_dims": 2, "kernels": None, "connection": "parallel", "pointwise": True, "excitation": "te"},
 }
 
@@ -72,6 +73,12 @@ def resolve_spec(spec):
         _fail("base_width", resolved["base_width"], "64 with backbone inception_v3 (only ResNets scale)")
     if not isinstance(resolved["freeze_unreplaced"], bool):
         _fail("freeze_unreplaced", resolved["freeze_unreplaced"], "true or false")
+    if not isinstance(resolved["zero_init_residual"], bool):
+        _fail("zero_init_residual", resolved["zero_init_residual"], "true or false")
+    if resolved["backbone"] == "inception_v3" and resolved["zero_init_residual"]:
+        _fail("zero_init_residual", True, "false with backbone inception_v3 (it has no residual blocks)")
+    if resolved["backbone"] == "resnet26" and resolved["pretrained"] is not None:
+        _fail("pretrained", resolved["pretrained"], "null with backbone resnet26 (no ImageNet weights exist for it)")
     _check_ct(resolved["ct"])
     return resolved
 
