@@ -30,6 +30,7 @@ def test_paper_defaults_per_dataset_family():
     for exp in (sth, kin):
         assert exp["train"]["batch_size"] == 64 and exp["train"]["momentum"] == 0.9
         assert exp["train"]["warmup_epochs"] == 10 and exp["train"]["clip_grad_norm"] == 20
+        assert exp["train"]["optimizer"] == "sgd"
     assert sth["protocols"]["1x1"]["average"] == "scores" and sth["data"]["workers"] == 4
     explicit = resolve_experiment({**MINIMAL, "model": {"dropout": 0.1}, "train": {"epochs": 2}})
     assert explicit["model"]["dropout"] == 0.1 and explicit["train"]["epochs"] == 2
@@ -39,6 +40,7 @@ def test_paper_defaults_per_dataset_family():
     ({"train": {"epochs": 0}}, "train.epochs must be a positive integer"),
     ({"train": {"lr_rate": 0.1}}, "unknown train keys"),
     ({"train": {"amp": "fp8"}}, "train.amp"),
+    ({"train": {"optimizer": "adam"}}, "train.optimizer must be one of sgd, adamw"),
     ({"protocols": {"p": {"average": "max"}}}, "protocol 'p': average"),
     ({"protocols": {"p": {"crops": 2}}}, "protocol 'p': crops"),
 ])

@@ -33,8 +33,12 @@ PAIRS = (
 MAX_CLASSES = 2 * len(PAIRS)
 
 SHAPES = ("circle", "square", "triangle", "bar")
-COLOURS = {"red": (220, 40, 40), "green": (40, 190, 60), "blue": (50, 80, 230), "yellow": (235, 215, 40),
-           "purple": (150, 60, 200), "orange": (245, 140, 30), "cyan": (40, 200, 210), "white": (245, 245, 245)}
+# Light colours (every channel >= 120) over dark backgrounds (every channel <= 100 + noise): objects are lighter
+# than the background in every channel. With that fixed contrast polarity the sign of a temporal change says
+# which way an edge moves; with random polarity, small average-pooled models trained from scratch on a few hundred
+# videos do not learn direction at all (measured: chance after 800 steps; 100 % within 200 steps with it).
+COLOURS = {"red": (255, 130, 130), "green": (130, 235, 145), "blue": (140, 165, 255), "yellow": (250, 240, 130),
+           "purple": (215, 150, 250), "orange": (255, 195, 120), "cyan": (130, 235, 245), "white": (245, 245, 245)}
 
 
 def class_templates(num_classes: int) -> list[str]:
@@ -61,10 +65,10 @@ def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A static random background: a gentle colour gradient plus fixed texture noise, float ``(H, W, 3)``.
+    """A static random dark background: a gentle colour gradient plus fixed texture noise, float ``(H, W, 3)``.
     Gentle, because strong random gradients swamp the globally pooled features of small CPU-scale models."""
-    low = rng.uniform(0, 255, 3)
-    high = np.clip(low + rng.uniform(-60, 60, 3), 0, 255)
+    low = rng.uniform(0, 80, 3)
+    high = np.clip(low + rng.uniform(-30, 30, 3), 0, 100)
     angle = rng.uniform(0, 2 * np.pi)
     y, x = np.mgrid[0:size, 0:size] / (size - 1)
     ramp = np.clip(0.5 + (x - 0.5) * np.cos(angle) + (y - 0.5) * np.sin(angle), 0, 1)[..., None]

@@ -119,8 +119,11 @@ class Trainer:
         self.sampler = ResumableDistributedSampler(len(self.dataset), ctx.world_size, ctx.rank, seed=exp["seed"])
         self.steps_per_epoch = steps_per_epoch(len(self.dataset), self.batch_per_rank, ctx.world_size)
         self.peak_lr = scaled_lr(self.cfg["lr"], self.cfg["batch_size"], self.cfg["base_batch"])
-        self.optimizer = torch.optim.SGD(parameter_groups(model, self.cfg["weight_decay"]), lr=self.peak_lr,
-                                         momentum=self.cfg["momentum"])
+        groups = parameter_groups(model, self.cfg["weight_decay"])
+        if self.cfg["optimizer"] == "adamw":
+            self.optimizer = torch.optim.AdamW(groups, lr=self.peak_lr)
+        else:
+            self.optimizer = torch.optim.SGD(groups, lr=self.peak_lr, momentum=self.cfg["momentum"])
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, WarmupCosine(self.cfg["epochs"] * self.steps_per_epoch,
                                          self.cfg["warmup_epochs"] * self.steps_per_epoch))
