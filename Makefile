@@ -19,4 +19,4 @@ test: venv
 	$(BIN)/python -m pytest -q
 
 all_tables: venv
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) all_tables
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake all_tables --cores $(CORES) --rerun-triggers mtime params input --rerun-incomplete && echo "Tables: $(CURDIR)/results/tables/<table>.md and .csv; figures: $(CURDIR)/results/figures/"

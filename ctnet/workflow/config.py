@@ -1,0 +1,155 @@
+"""Loading and validating the workflow's inputs: the configuration, the experiment catalogue, the table specs.
+
+Every problem is reported as one `ConfigError` line that names the file, the key and the fix, so that
+`snakemake` stops before planning anything.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+
+from ctnet.workflow.io import ConfigError, read_yaml
+
+DEFAULT_EXPERIMENTS = "config/experiments.yaml"
+DEFAULT_TABLES_DIR = "config/tables"
+SCHEMA_DIR = "workflow/schemas"
+
+
+def deep_merge(base, override):
+    """A copy of `base` with `override` applied key by key; nested mappings merge, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def validate(data, schema_name, source, root):
+    """Check `data` against workflow/schemas/<schema_name>; raise one ConfigError line naming `source`."""
+    schema = json.loads((Path(root) / SCHEMA_DIR / schema_name).read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    if not errors:
+        return
+    error = errors[0]
+    where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    message = error.message
+    if error.validator == "additionalProperties":
+        message += f"; remove or rename it (allowed keys: {', '.join(sorted(error.schema.get('properties', {})))})"
+    elif error.validator == "oneOf":
+        message = "a row needs either `experiment` + `protocol`, or `ensemble`, or `quoted: true` (exactly one)"
+    raise ConfigError(f"{source}: {where}: {message} (schema {SCHEMA_DIR}/{schema_name})")
+
+
+def load_config(config, root, source):
+    """Validate the configuration dict `config` (loaded by Snakemake from `source`) and check its paths."""
+    validate(config, "config.schema.json", source, root)
+    root = Path(root)
+    for name, spec in config["sources"].items():
+        kind = spec["kind"]
+        where = f"{source}: sources.{name}"
+        if kind == "synthetic":
+            if "generate" not in spec:
+                raise ConfigError(f"{where}: a synthetic source needs `generate:` (num_videos, size, frames, ...)")
+            continue
+        if "annotations" not in spec:
+            raise ConfigError(f"{where}: `annotations:` is missing; set it to the folder of the official annotation files")
+        given = [key for key in ("videos", "frames", "frames_from") if key in spec]
+        if len(given) != 1:
+            raise ConfigError(f"{where}: give exactly one of `videos:` (to extract), `frames:` (already extracted) "
+                              f"or `frames_from:` (another source's frames); found {given or 'none'}")
+        for key in ("annotations", "videos", "frames"):
+            if key in spec and not (root / spec[key]).exists():
+                raise ConfigError(f"{where}.{key}: {spec[key]} does not exist; point it at the downloaded dataset")
+        if "frames_from" in spec and spec["frames_from"] not in config["sources"]:
+            raise ConfigError(f"{where}.frames_from: no source named {spec['frames_from']!r}; "
+                              f"use one of {sorted(config['sources'])}")
+    for dataset, name in config["datasets"].items():
+        if name not in config["sources"]:
+            raise ConfigError(f"{source}: datasets.{dataset}: no source named {name!r}; "
+                              f"add it under `sources:` or use one of {sorted(config['sources'])}")
+    for backbone, path in config.get("imagenet_weights", {}).items():
+        if not (root / path).is_file():
+            raise ConfigError(f"{source}: imagenet_weights.{backbone}: {path} does not exist; download the torchvision "
+                              f"ImageNet weights there or set scale.model.pretrained: null")
+    return config
+
+
+def load_catalogue(path, root):
+    """The experiment catalogue with every `base:` chain flattened: name -> full experiment definition."""
+    data = read_yaml(Path(root) / path)
+    validate(data, "experiments.schema.json", path, root)
+    raw = data["experiments"]
+    flat = {}
+
+    def flatten(name, chain):
+        if name in flat:
+            return flat[name]
+        if name not in raw:
+            raise ConfigError(f"{path}: experiments.{chain[-1]}.base: no experiment named {name!r}")
+        if name in chain:
+            raise ConfigError(f"{path}: experiments.{name}: `base:` chain loops ({' -> '.join(chain + [name])})")
+        entry = dict(raw[name])
+        base_name = entry.pop("base", None)
+        merged = deep_merge(flatten(base_name, chain + [name]), entry) if base_name else entry
+        if merged.get("dataset") not in data["paper_datasets"]:
+            raise ConfigError(f"{path}: experiments.{name}.dataset: {merged.get('dataset')!r} is not one of "
+                              f"paper_datasets ({', '.join(data['paper_datasets'])})")
+        if "model" not in merged:
+            raise ConfigError(f"{path}: experiments.{name}: `model:` is missing (directly or through `base:`)")
+        flat[name] = merged
+        return merged
+
+    for name in raw:
+        flatten(name, [])
+    for ens_name, ensemble in data.get("ensembles", {}).items():
+        for member in ensemble["members"]:
+            if member["experiment"] not in flat:
+                raise ConfigError(f"{path}: ensembles.{ens_name}: no experiment named {member['experiment']!r}")
+            if member["protocol"] not in data["protocols"]:
+                raise ConfigError(f"{path}: ensembles.{ens_name}: no protocol named {member['protocol']!r}")
+    return {
+        "paper_datasets": data["paper_datasets"],
+        "protocols": data["protocols"],
+        "experiments": flat,
+        "ensembles": data.get("ensembles", {}),
+    }
+
+
+def load_tables(tables_dir, root, catalogue):
+    """Every table spec of `tables_dir`: table id -> spec, with its references checked against the catalogue."""
+    folder = Path(root) / tables_dir
+    if not folder.is_dir():
+        raise ConfigError(f"{tables_dir}: folder not found; set `tables_dir:` in the config to the table specs")
+    specs = {}
+    for path in sorted(folder.glob("*.yaml")):
+        rel = f"{tables_dir}/{path.name}"
+        spec = read_yaml(path)
+        validate(spec, "table.schema.json", rel, root)
+        if spec["table"] != path.stem:
+            raise ConfigError(f"{rel}: `table: {spec['table']}` differs from the file name; rename one of them")
+        labels = set()
+        for index, row in enumerate(spec["rows"]):
+            where = f"{rel}: rows[{index}] ({row['label']})"
+            key = (row.get("group"), row["label"])
+            if key in labels:
+                raise ConfigError(f"{where}: the same label twice in one group; make the labels unique")
+            labels.add(key)
+            if "experiment" in row and row["experiment"] not in catalogue["experiments"]:
+                raise ConfigError(f"{where}: no experiment named {row['experiment']!r} in the catalogue")
+            if "protocol" in row and row["protocol"] not in catalogue["protocols"]:
+                raise ConfigError(f"{where}: no protocol named {row['protocol']!r}; "
+                                  f"use one of {sorted(catalogue['protocols'])}")
+            if "ensemble" in row and row["ensemble"] not in catalogue["ensembles"]:
+                raise ConfigError(f"{where}: no ensemble named {row['ensemble']!r} in the catalogue")
+        for finding in spec.get("findings", []):
+            for side in ("higher", "lower"):
+                if not any(row["label"] == finding[side] for row in spec["rows"]):
+                    raise ConfigError(f"{rel}: findings ({finding['claim']}): {side}: no row labelled {finding[side]!r}")
+        specs[spec["table"]] = spec
+    if not specs:
+        raise ConfigError(f"{tables_dir}: no table specs (*.yaml) found")
+    return specs

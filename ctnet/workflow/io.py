@@ -1,0 +1,57 @@
+"""Atomic file writing and YAML/JSON reading with errors that name the file."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration or table-spec problem, phrased as one line naming the file and the fix."""
+
+
+def write_text_atomic(path, text):
+    """Write `text` to `path` through a temporary file in the same folder, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_yaml_atomic(path, data):
+    write_text_atomic(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110))
+
+
+def write_json_atomic(path, data):
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_yaml(path):
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found; check the path (relative paths are from the repository root)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)}); fix the syntax") from None
+    return {} if data is None else data
+
+
+def read_json(path):
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; run the rule that makes it first") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err.msg}, line {err.lineno}); delete it and rerun its rule") from None

@@ -1,0 +1,346 @@
+"""The workflow plan: which data, experiments, tests, ensembles, FLOPs counts and tables a configuration needs.
+
+`Plan` turns the configuration (config/config.yaml, smoke.yaml or paper.yaml), the experiment catalogue
+(config/experiments.yaml) and the table specs (config/tables/*.yaml) into the resolved experiment files of
+docs/experiment.md and the file lists the Snakemake rules ask for. The Snakefile stays a thin layer over it.
+
+Paths follow one layout under results/:
+    data/<source>/{videos,annotations,frames,lists}/   experiments/{,train/}<exp>.yaml   train/<exp>/final.pt
+    checkpoints/<exp>/   scores/<exp>/<protocol>.{npz,json}   fused/<ens>.{npz,json}
+    experiments/flops/<model>.yaml   flops/<model>_<size>.json   tables/<table>.{csv,md}   figures/
+"""
+
+import copy
+from pathlib import Path
+
+from ctnet.workflow.config import (DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, ConfigError, deep_merge, load_catalogue,
+                                   load_config, load_tables)
+
+RESULTS = "results"
+# The experiment file's defaults (docs/experiment.md) that the workflow sets explicitly.
+PAPER_TRAIN_SIZE = 256
+DEFAULT_FILENAME_TMPL = "img_{:05d}.jpg"
+
+
+class Plan:
+    """Everything the rules need, computed once when Snakemake parses the workflow."""
+
+    def __init__(self, config, root=".", source="config/config.yaml"):
+        self.root = Path(root)
+        self.config_path = source
+        self.config = load_config(config, self.root, source)
+        self.catalogue = load_catalogue(config.get("experiments", DEFAULT_EXPERIMENTS), self.root)
+        self.specs = load_tables(config.get("tables_dir", DEFAULT_TABLES_DIR), self.root, self.catalogue)
+        self.tables = list(config.get("tables", self.specs))
+        for table in self.tables:
+            if table not in self.specs:
+                raise ConfigError(f"{source}: tables: no spec for table {table!r}; "
+                                  f"choose from {', '.join(self.specs)}")
+        self.skipped = set(config.get("skip_experiments", []))
+        for name in self.skipped:
+            if name not in self.catalogue["experiments"]:
+                raise ConfigError(f"{source}: skip_experiments: no experiment named {name!r} in the catalogue")
+        self._check_datasets_mapped()
+        self._check_protocols()
+        self._flops_keys = self._assign_flops_keys()
+
+    # ------------------------------------------------------------------ what the tables need
+    def _rows(self, tables):
+        for table in tables:
+            for row in self.specs[table]["rows"]:
+                yield table, row
+
+    def _row_members(self, row):
+        """(experiment, protocol) pairs a row's numbers come from; empty for quoted rows."""
+        if "experiment" in row:
+            return [(row["experiment"], row["protocol"])]
+        if "ensemble" in row:
+            return [(m["experiment"], m["protocol"]) for m in self.catalogue["ensembles"][row["ensemble"]]["members"]]
+        return []
+
+    def row_is_run(self, row):
+        """False for quoted rows and rows citing an experiment this configuration skips."""
+        members = self._row_members(row)
+        return bool(members) and not any(exp in self.skipped for exp, _ in members)
+
+    def tests(self, tables=None):
+        """Sorted (experiment, protocol) pairs the given tables (default: all_tables') evaluate."""
+        pairs = set()
+        for _, row in self._rows(tables or self.tables):
+            if self.row_is_run(row):
+                pairs.update(self._row_members(row))
+        return sorted(pairs)
+
+    def experiments(self, tables=None):
+        return sorted({exp for exp, _ in self.tests(tables)})
+
+    def ensembles(self, tables=None):
+        return sorted({row["ensemble"] for _, row in self._rows(tables or self.tables)
+                       if "ensemble" in row and self.row_is_run(row)})
+
+    def _check_datasets_mapped(self):
+        for exp in self.experiments(list(self.specs)):
+            dataset = self.catalogue["experiments"][exp]["dataset"]
+            if dataset not in self.config["datasets"]:
+                raise ConfigError(f"{self.config_path}: datasets: paper dataset {dataset!r} (experiment {exp}) is not "
+                                  f"mapped to a source; add `{dataset}: <source>` or skip the experiment")
+
+    def _check_protocols(self):
+        """A TSN-style `twice` protocol needs sparse sampling (scripts/test.py refuses it otherwise)."""
+        for exp, protocol in self.tests(list(self.specs)):
+            entry = self.catalogue["experiments"][exp]
+            sampling = deep_merge(self.catalogue["paper_datasets"][entry["dataset"]].get("data", {}),
+                                  entry.get("data", {})).get("sampling", "sparse")
+            if self.catalogue["protocols"][protocol].get("clip_sampling") == "twice" and sampling == "dense":
+                raise ConfigError(f"config/tables: experiment {exp} samples densely but is tested with protocol "
+                                  f"{protocol} (clip_sampling: twice); use a protocol with clip_sampling: uniform")
+
+    # ------------------------------------------------------------------ data
+    def source_of(self, dataset):
+        return self.config["datasets"][dataset]
+
+    def source(self, name):
+        return self.config["sources"][name]
+
+    def data_dir(self, name):
+        return f"{RESULTS}/data/{name}"
+
+    def videos(self, name):
+        spec = self.source(name)
+        return spec.get("videos", f"{self.data_dir(name)}/videos")
+
+    def annotations(self, name):
+        spec = self.source(name)
+        return spec.get("annotations", f"{self.data_dir(name)}/annotations")
+
+    def frames_source(self, name):
+        """The source whose frame folder `name` reads (itself unless `frames_from`)."""
+        return self.source(name).get("frames_from", name)
+
+    def frames_root(self, name):
+        spec = self.source(self.frames_source(name))
+        return spec.get("frames", f"{self.data_dir(self.frames_source(name))}/frames")
+
+    def extracted(self, name):
+        """True when the workflow extracts this source's frames (it has videos, not ready frames)."""
+        spec = self.source(name)
+        return "frames" not in spec and "frames_from" not in spec
+
+    def num_shards(self, name):
+        return self.source(name).get("shards", 1)
+
+    def shard_manifests(self, name):
+        """The extraction jobs' outputs: one manifest per shard in the shared frame folder, named as
+        scripts/extract_frames.py names them (manifest.csv for one shard, else manifest.shard-I-of-N.csv)."""
+        shards, root = self.num_shards(name), f"{self.data_dir(name)}/frames"
+        if shards == 1:
+            return [f"{root}/manifest.csv"]
+        return [f"{root}/manifest.shard-{i}-of-{shards}.csv" for i in range(shards)]
+
+    def shard_arg(self, name, suffix):
+        """extract_frames.py's --shard I/N for the manifest suffix '' or '.shard-I-of-N'."""
+        if not suffix:
+            return "0/1"
+        index, count = suffix[len(".shard-"):].split("-of-")
+        return f"{index}/{count}"
+
+    def lists_format(self, name):
+        """build_lists.py's --dataset: the synthetic dataset is written in Something-Something V2's format."""
+        kind = self.source(name)["kind"]
+        return "sthv2" if kind == "synthetic" else kind
+
+    def frames_ready(self, name):
+        """What the list builder waits for: the shard manifests, or the given frame folder."""
+        frames_name = self.frames_source(name)
+        if self.extracted(frames_name):
+            return self.shard_manifests(frames_name)
+        return [self.frames_root(name)]
+
+    def lists(self, name):
+        lists = f"{self.data_dir(name)}/lists"
+        return {"train": f"{lists}/train.txt", "val": f"{lists}/val.txt", "classes": f"{lists}/classes.txt"}
+
+    # ------------------------------------------------------------------ experiments
+    def experiment_inputs(self, exp):
+        return list(self.lists(self.source_of(self.catalogue["experiments"][exp]["dataset"])).values())
+
+    def _imagenet(self, backbone, exp):
+        weights = self.config.get("imagenet_weights", {})
+        if backbone not in weights:
+            raise ConfigError(f"{self.config_path}: imagenet_weights.{backbone} is missing (experiment {exp} starts from "
+                              f"ImageNet); add the .pth path or set scale.model.pretrained: null")
+        return weights[backbone]
+
+    def _scaled_size(self, size):
+        return max(8, round(size * self.config["scale"].get("size_factor", 1.0)))
+
+    def protocols(self):
+        """Every protocol of the catalogue at this configuration's scale."""
+        scale = self.config["scale"]
+        resolved = {}
+        for name, proto in self.catalogue["protocols"].items():
+            proto = deep_merge(proto, scale.get("protocol", {}))
+            proto["size"] = self._scaled_size(self.catalogue["protocols"][name]["size"])
+            resolved[name] = proto
+        return resolved
+
+    def resolve(self, exp):
+        """The experiment file of docs/experiment.md for `exp`, at this configuration's scale and data."""
+        entry = self.catalogue["experiments"][exp]
+        dataset = self.catalogue["paper_datasets"][entry["dataset"]]
+        scale = self.config["scale"]
+        source = self.source_of(entry["dataset"])
+
+        model = deep_merge(deep_merge(dataset.get("model", {}), entry["model"]), scale.get("model", {}))
+        if model.get("pretrained") == "imagenet":
+            model["pretrained"] = self._imagenet(model["backbone"], exp)
+
+        data = deep_merge(dataset.get("data", {}), entry.get("data", {}))
+        data["train_size"] = self._scaled_size(data.get("train_size", PAPER_TRAIN_SIZE))
+        data = deep_merge(data, scale.get("data", {}))
+        lists = self.lists(source)
+        data = {
+            "dataset": self.source(source)["kind"],
+            "frames_root": self.frames_root(source),
+            "filename_tmpl": self.source(self.frames_source(source)).get("filename_tmpl", DEFAULT_FILENAME_TMPL),
+            "train_list": lists["train"],
+            "val_list": lists["val"],
+            "classes": lists["classes"],
+            "num_frames": model["num_segments"],
+            **data,
+        }
+        train = deep_merge(deep_merge(dataset.get("train", {}), entry.get("train", {})), scale.get("train", {}))
+        return {
+            "name": exp,
+            "seed": entry.get("seed", self.config.get("seed", 0)),
+            "model": model,
+            "data": data,
+            "train": train,
+            "protocols": self.protocols(),
+        }
+
+    def resolve_train(self, exp):
+        """What training reads: the resolved experiment without its test protocols."""
+        spec = self.resolve(exp)
+        del spec["protocols"]
+        return spec
+
+    def scores(self, exp, protocol, ext="json"):
+        return f"{RESULTS}/scores/{exp}/{protocol}.{ext}"
+
+    def ensemble_scores(self, ens, ext="json"):
+        return f"{RESULTS}/fused/{ens}.{ext}"
+
+    def ensemble_members(self, ens, ext="npz"):
+        members = self.catalogue["ensembles"][ens]["members"]
+        return [self.scores(m["experiment"], m["protocol"], ext) for m in members]
+
+    def ensemble_weights(self, ens):
+        return [m.get("weight", 1) for m in self.catalogue["ensembles"][ens]["members"]]
+
+    # ------------------------------------------------------------------ FLOPs at the paper's convention
+    def paper_model(self, exp):
+        """The unscaled model spec and the paper dataset's class count: what the paper's GFLOPs count."""
+        entry = self.catalogue["experiments"][exp]
+        dataset = self.catalogue["paper_datasets"][entry["dataset"]]
+        model = deep_merge(dataset.get("model", {}), entry["model"])
+        model["pretrained"] = None  # weights do not change FLOPs; the count needs no download
+        return model, dataset["num_classes"]
+
+    def _assign_flops_keys(self):
+        """Experiments with the same paper model and class count share one count, named after the first."""
+        keys, seen = {}, {}
+        for exp in sorted(self.catalogue["experiments"]):
+            model, classes = self.paper_model(exp)
+            fingerprint = repr((sorted(_flatten(model)), classes))
+            keys[exp] = seen.setdefault(fingerprint, exp)
+        return keys
+
+    def flops_key(self, exp):
+        return self._flops_keys[exp]
+
+    def flops_path(self, exp, protocol):
+        size = self.catalogue["protocols"][protocol]["size"]
+        return f"{RESULTS}/flops/{self.flops_key(exp)}_{size}.json"
+
+    def flops_experiment(self, key):
+        """The experiment file count_flops.py reads: the paper-scale model only."""
+        return {"name": f"{key}_paper_scale", "model": self.paper_model(key)[0]}
+
+    def paper_num_classes(self, key):
+        return self.paper_model(key)[1]
+
+    # ------------------------------------------------------------------ tables
+    def table_paths(self, table):
+        return {"csv": f"{RESULTS}/tables/{table}.csv", "md": f"{RESULTS}/tables/{table}.md"}
+
+    def table_inputs(self, table):
+        """Scores and FLOPs files a table reads."""
+        inputs = set()
+        for _, row in self._rows([table]):
+            if not self.row_is_run(row):
+                continue
+            if "ensemble" in row:
+                inputs.add(self.ensemble_scores(row["ensemble"]))
+            else:
+                inputs.add(self.scores(row["experiment"], row["protocol"]))
+            inputs.update(self.flops_path(exp, proto) for exp, proto in self._row_members(row))
+        return sorted(inputs)
+
+    def _views(self, protocol):
+        proto = self.catalogue["protocols"][protocol]
+        return proto["clips"] * proto["crops"]
+
+    def table_plan(self, table):
+        """Everything make_table.py needs, as plain data: rows with their result files and view counts."""
+        spec = self.specs[table]
+        rows = []
+        for row in spec["rows"]:
+            out = {key: copy.deepcopy(row[key]) for key in ("label", "group", "paper", "certainty", "note", "views")
+                   if key in row}
+            out["source"] = "quoted" if row.get("quoted") else "reproduced"
+            if "experiment" in row:
+                out["experiment"], out["protocol"] = row["experiment"], row["protocol"]
+            if "ensemble" in row:
+                out["ensemble"] = row["ensemble"]
+            if out["source"] == "reproduced" and not self.row_is_run(row):
+                out["source"] = "not run"
+                out["note"] = "; ".join(filter(None, [row.get("note"), "skipped in this configuration"]))
+            elif out["source"] == "reproduced":
+                out["scores"] = (self.ensemble_scores(row["ensemble"]) if "ensemble" in row
+                                 else self.scores(row["experiment"], row["protocol"]))
+                out["members"] = [{"experiment": exp, "protocol": proto, "views": self._views(proto),
+                                   "flops": self.flops_path(exp, proto)} for exp, proto in self._row_members(row)]
+            rows.append(out)
+        return {
+            "table": table,
+            "title": spec["title"],
+            "config": self.config_path,
+            "description": self.config.get("description", ""),
+            "findings": spec.get("findings", []),
+            "rows": rows,
+        }
+
+    def plots(self, tables=None):
+        """Ablation tables that draw a figure: table -> results/figures/table<table>.png."""
+        return {table: f"{RESULTS}/figures/table{table}.png"
+                for table in (tables or self.tables) if "plot" in self.specs[table]}
+
+    def table_target(self, table):
+        """The files of one table target (rule table2a, ...): CSV, Markdown and figure where one is drawn."""
+        return list(self.table_paths(table).values()) + list(self.plots([table]).values())
+
+    # ------------------------------------------------------------------ resources
+    def resources(self, rule):
+        """The configuration's resources for `rule` over its `default` entry."""
+        res = self.config["resources"]
+        return {**res["default"], **res.get(rule, {})}
+
+
+def _flatten(mapping, prefix=""):
+    """(dotted key, value) pairs of a nested mapping, lists as tuples: a hashable fingerprint."""
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", tuple(value) if isinstance(value, list) else value

@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Write one reproduced table beside the paper's numbers: scripts/make_table.py --plan P.json --csv T.csv --md T.md
+
+The plan (written by the workflow's table_plan rule, see ctnet.workflow.Plan.table_plan) names each row's scores
+and FLOPs files; the CSV has the columns of ctnet.workflow.tables.COLUMNS, the Markdown the same side by side.
+"""
+
+import argparse
+import sys
+
+from ctnet.workflow.io import ConfigError, read_json
+from ctnet.workflow.tables import check_findings, write_table
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plan", required=True, help="table plan JSON (results/tables/plans/<table>.json)")
+    parser.add_argument("--csv", required=True, help="CSV to write")
+    parser.add_argument("--md", required=True, help="Markdown to write")
+    args = parser.parse_args(argv)
+    try:
+        plan = read_json(args.plan)
+        rows = write_table(plan, args.csv, args.md)
+    except ConfigError as err:
+        parser.exit(2, f"make_table.py: error: {err}\n")
+    reproduced = sum(row["source"] == "reproduced" for row in rows)
+    print(f"table {plan['table']}: {len(rows)} rows ({reproduced} reproduced) -> {args.csv}, {args.md}")
+    for claim, gap, passed in check_findings(plan, rows):
+        verdict = "not measured" if passed is None else ("holds" if passed else "does NOT hold")
+        print(f"  finding: {claim}: {verdict}" + ("" if gap is None else f" (gap {gap:+.1f} points)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""ctnet.workflow: configuration checks, experiment resolution, FLOPs convention and table writing (no Snakemake)."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ctnet.workflow import ConfigError, Plan
+from ctnet.workflow.tables import COLUMNS, write_table
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ["2a", "2b", "2c", "2d", "2e", "2f", "2g", "2h", "3", "4", "5", "6", "7", "8"]
+
+
+def load(name):
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return Plan(load("config.yaml"), root=ROOT)
+
+
+def test_default_config_builds_every_table(plan):
+    assert plan.tables == TABLES
+    assert plan.plots()  # the ablations the paper plots draw a figure
+
+
+def test_experiment_cited_by_several_tables_is_trained_once(plan):
+    citing = [table for table in TABLES
+              if any(row.get("experiment") == "v1_ctm_8f" for row in plan.specs[table]["rows"])]
+    assert len(citing) >= 5
+    assert plan.experiments().count("v1_ctm_8f") == 1
+    assert plan.experiments(citing) == sorted(set(plan.experiments(citing)))
+
+
+def test_resolve_applies_scale_and_synthetic_data(plan):
+    spec = plan.resolve("v1_ct_8f")
+    assert spec["name"] == "v1_ct_8f"
+    assert spec["model"]["base_width"] == 8 and spec["model"]["pretrained"] is None
+    assert spec["model"]["ct"] == {"sub_dims": 2, "kernels": [3, 3], "connection": "parallel",
+                                   "pointwise": True, "excitation": "te"}
+    assert spec["data"]["dataset"] == "synthetic"
+    assert spec["data"]["train_list"] == "results/data/synthetic/lists/train.txt"
+    assert spec["data"]["num_frames"] == 8 and spec["data"]["flip"] is False
+    factor = load("config.yaml")["scale"]["size_factor"]
+    assert spec["data"]["train_size"] == round(256 * factor)
+    assert spec["protocols"]["1x1_224"]["size"] == round(224 * factor)
+    assert spec["train"]["epochs"] == load("config.yaml")["scale"]["train"]["epochs"]
+    assert "protocols" not in plan.resolve_train("v1_ct_8f")
+
+
+def test_paper_config_keeps_the_paper_schedule(tmp_path):
+    config = load("paper.yaml")
+    config["datasets"] = {dataset: "k" for dataset in config["datasets"]}
+    config["sources"] = {"k": {"kind": "kinetics400", "annotations": str(tmp_path), "videos": str(tmp_path)}}
+    weights = tmp_path / "r50.pth"
+    weights.write_bytes(b"")
+    config["imagenet_weights"] = {"resnet50": str(weights), "resnet101": str(weights)}
+    config["tables"] = ["4"]
+    plan = Plan(config, root=ROOT, source="paper-test.yaml")
+    spec = plan.resolve("k400_ct_16f")
+    assert spec["model"]["pretrained"] == str(weights) and "base_width" not in spec["model"]
+    assert spec["model"]["dropout"] == 0.5 and spec["data"]["sampling"] == "dense"
+    assert spec["train"]["epochs"] == 110 and spec["train"]["lr"] == 0.01
+    assert spec["data"]["train_size"] == 256 and spec["protocols"]["4clips_3crops"]["size"] == 256
+
+
+def test_flops_are_counted_at_the_paper_convention(plan):
+    model = plan.flops_experiment(plan.flops_key("v1_ct_8f"))["model"]
+    assert "base_width" not in model and model["pretrained"] is None  # the build_model default: 64, the paper
+    assert plan.paper_num_classes("v1_ct_8f") == 174 and plan.paper_num_classes("k400_ct_16f") == 400
+    # Something-Something V1 and V2 share the model and the class count: one count serves both
+    assert plan.flops_key("v2_ct_8f") == plan.flops_key("v1_ct_8f")
+    assert plan.flops_key("minik_c3d_8f") != plan.flops_key("v1_c3d_8f")  # 200 classes, not 174
+    assert plan.flops_path("v1_ct_8f", "1x1_224").endswith("_224.json")
+    assert plan.flops_path("v1_ct_8f", "1x1").endswith("_256.json")
+
+
+def test_skipped_experiment_leaves_its_rows_empty():
+    config = load("config.yaml")
+    config["skip_experiments"] = ["v1_ct_24f"]
+    plan = Plan(config, root=ROOT)
+    assert "v1_ct_24f" not in plan.experiments()
+    assert "v1_ct_en" not in plan.ensembles()  # its member is not run
+    rows = {row["label"]: row for row in plan.table_plan("6")["rows"] if row.get("group", "").endswith("V1")}
+    assert rows["CT-Net 24f (1x1)"]["source"] == "not run"
+    assert "skipped" in rows["CT-Net 24f (1x1)"]["note"]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c.update(epochs=3), "config.yaml: (top level): Additional properties are not allowed ('epochs'"),
+    (lambda c: c["datasets"].update(sthv1="nowhere"), "datasets.sthv1: no source named 'nowhere'"),
+    (lambda c: c["sources"].update(real={"kind": "sthv1", "annotations": "/no/such/folder", "frames": "/tmp"}),
+     "sources.real.annotations: /no/such/folder does not exist"),
+    (lambda c: c["sources"].update(real={"kind": "sthv1", "annotations": "/tmp"}),
+     "sources.real: give exactly one of `videos:`"),
+    (lambda c: c.update(tables=["9"]), "tables: no spec for table '9'"),
+    (lambda c: c.update(skip_experiments=["nope"]), "skip_experiments: no experiment named 'nope'"),
+])
+def test_config_errors_are_one_clear_line(edit, message):
+    config = load("config.yaml")
+    edit(config)
+    with pytest.raises(ConfigError) as err:
+        Plan(config, root=ROOT, source="config.yaml")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_table_spec_with_unknown_experiment_names_the_file(tmp_path):
+    (tmp_path / "workflow").symlink_to(ROOT / "workflow")  # the schemas
+    (tmp_path / "config" / "tables").mkdir(parents=True)
+    (tmp_path / "config" / "experiments.yaml").write_text((ROOT / "config/experiments.yaml").read_text())
+    (tmp_path / "config" / "tables" / "9.yaml").write_text(yaml.safe_dump(
+        {"table": "9", "title": "t", "rows": [{"label": "x", "experiment": "v9", "protocol": "1x1", "paper": {}}]}))
+    with pytest.raises(ConfigError, match=r"config/tables/9.yaml: rows\[0\] \(x\): no experiment named 'v9'"):
+        Plan(load("config.yaml"), root=tmp_path)
+
+
+def write_json(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
+    flops = write_json(tmp_path / "f.json", {"gflops": 10.0})
+    flops2 = write_json(tmp_path / "g.json", {"gflops": 20.0})
+    single = write_json(tmp_path / "a.json", {"top1": 60.0, "top5": 90.0})
+    fused = write_json(tmp_path / "e.json", {"top1": 70.0, "top5": 95.0})
+    plan = {
+        "table": "t", "title": "Test table", "config": "config/x.yaml", "description": "",
+        "findings": [{"claim": "B beats A", "higher": "B", "lower": "A", "min_gap": 5}],
+        "rows": [
+            {"label": "A", "source": "quoted", "views": 30, "paper": {"top1": 50.0, "top5": None, "gflops": 300.0},
+             "certainty": {"top1": "certain"}},
+            {"label": "B", "source": "reproduced", "experiment": "b", "protocol": "p", "scores": single,
+             "members": [{"experiment": "b", "protocol": "p", "views": 6, "flops": flops}],
+             "paper": {"top1": 62.5, "top5": None, "gflops": 60.0}, "certainty": {"top1": "reconstructed"}},
+            {"label": "EN", "source": "reproduced", "ensemble": "e", "scores": fused,
+             "members": [{"experiment": "b", "protocol": "p", "views": 1, "flops": flops},
+                         {"experiment": "c", "protocol": "p", "views": 1, "flops": flops2}],
+             "paper": {}},
+        ],
+    }
+    write_table(plan, tmp_path / "t.csv", tmp_path / "t.md")
+    with open(tmp_path / "t.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == COLUMNS
+        rows = {row["row"]: row for row in reader}
+    assert rows["A"]["top1"] == "" and rows["A"]["paper_top1"] == "50.0" and rows["A"]["paper_top5"] == ""
+    assert rows["A"]["paper_gflops_per_view"] == "10.0"
+    assert rows["B"]["gflops"] == "60.0" and rows["B"]["gflops_per_view"] == "10.0"
+    assert rows["B"]["diff_top1"] == "-2.50" and rows["B"]["views"] == "6"
+    assert rows["EN"]["gflops"] == "30.0" and rows["EN"]["gflops_per_view"] == "" and rows["EN"]["paper_top1"] == ""
+    markdown = (tmp_path / "t.md").read_text()
+    assert "| B | reproduced | 6 | 60.00 (~62.5) |" in markdown
+    assert "- B beats A: does NOT hold (gap +10.0 points)" not in markdown  # quoted A has no reproduced value
+    assert "- B beats A: not measured" in markdown
+
+
+def test_write_table_reports_a_missing_result_file(tmp_path):
+    plan = {"table": "t", "title": "t", "config": "c", "rows": [
+        {"label": "B", "source": "reproduced", "experiment": "b", "protocol": "p",
+         "scores": str(tmp_path / "missing.json"), "members": [], "paper": {}}]}
+    with pytest.raises(ConfigError, match="missing.json: file not found"):
+        write_table(plan, tmp_path / "t.csv", tmp_path / "t.md")
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_sparse_only_protocol_on_dense_experiment_is_refused(tmp_path):
+    (tmp_path / "workflow").symlink_to(ROOT / "workflow")  # the schemas
+    (tmp_path / "config" / "tables").mkdir(parents=True)
+    (tmp_path / "config" / "experiments.yaml").write_text((ROOT / "config/experiments.yaml").read_text())
+    (tmp_path / "config" / "tables" / "9.yaml").write_text(yaml.safe_dump(
+        {"table": "9", "title": "t",
+         "rows": [{"label": "x", "experiment": "k400_ct_16f", "protocol": "2clips_3crops", "paper": {}}]}))
+    with pytest.raises(ConfigError, match="k400_ct_16f samples densely but is tested with protocol 2clips_3crops"):
+        Plan(load("config.yaml"), root=tmp_path)

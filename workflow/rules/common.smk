@@ -1,0 +1,41 @@
+# Configuration, the plan of the run, and the helpers every rule uses.
+from pathlib import Path
+
+from snakemake.utils import min_version, update_config
+
+import ctnet.workflow.plots
+import ctnet.workflow.tables
+from ctnet.workflow import Plan
+from ctnet.workflow.io import read_yaml, write_json_atomic, write_yaml_atomic
+
+min_version("9.0")
+
+ROOT = Path(workflow.basedir).parent
+DEFAULT_CONFIG = "config/config.yaml"
+
+# The default configuration applies only when no --configfile is given, so that config/smoke.yaml and
+# config/paper.yaml are complete on their own rather than merged over the default (--config still overrides).
+if not workflow.overwrite_configfiles:
+    defaults = read_yaml(ROOT / DEFAULT_CONFIG)
+    update_config(defaults, config)
+    config.clear()
+    config.update(defaults)
+CONFIG_SOURCE = str(workflow.overwrite_configfiles[-1]) if workflow.overwrite_configfiles else DEFAULT_CONFIG
+
+PLAN = Plan(config, root=ROOT, source=CONFIG_SOURCE)
+
+report: "../report/workflow.rst"
+
+wildcard_constraints:
+    exp=r"[A-Za-z0-9_]+",
+    protocol=r"[A-Za-z0-9_]+",
+    ens=r"[A-Za-z0-9_]+",
+    key=r"[A-Za-z0-9_]+",
+    table=r"[A-Za-z0-9_]+",
+    source=r"[A-Za-z0-9_]+",
+    size=r"\d+",
+
+
+def res(rule, key):
+    """One resource of `rule` from the configuration's `resources:` (falling back to its `default:`)."""
+    return PLAN.resources(rule).get(key, 0 if key == "gpu" else 1)
