@@ -43,6 +43,7 @@ class Plan:
         self._check_datasets_mapped()
         self._check_protocols()
         self._flops_keys = self._assign_flops_keys()
+        self._training_keys = None
 
     # ------------------------------------------------------------------ what the tables need
     def _rows(self, tables):
@@ -255,6 +256,21 @@ class Plan:
             fingerprint = repr((sorted(_flatten(model)), classes))
             keys[exp] = seen.setdefault(fingerprint, exp)
         return keys
+
+    def trained_as(self, exp):
+        """The experiment whose training serves `exp`: the first (by name) that all_tables runs with the same
+        resolved training file but for its name. At CPU scale several paper datasets map to one synthetic
+        dataset and several backbones to one, so e.g. a V1 and a V2 row train one model once."""
+        if self._training_keys is None:
+            self._training_keys, seen = {}, {}
+            for name in self.experiments():
+                spec = self.resolve_train(name)
+                del spec["name"]
+                self._training_keys[name] = seen.setdefault(repr(sorted(_flatten(spec))), name)
+        return self._training_keys.get(exp, exp)
+
+    def weights(self, exp):
+        return f"{RESULTS}/train/{self.trained_as(exp)}/final.pt"
 
     def flops_key(self, exp):
         return self._flops_keys[exp]

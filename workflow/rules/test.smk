@@ -4,7 +4,7 @@
 rule test:
     input:
         experiment="results/experiments/{exp}.yaml",
-        checkpoint="results/train/{exp}/final.pt",
+        checkpoint=lambda w: PLAN.weights(w.exp),
     output:
         scores="results/scores/{exp}/{protocol}.npz",
         summary="results/scores/{exp}/{protocol}.json",
