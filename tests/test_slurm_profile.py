@@ -19,6 +19,8 @@ import yaml
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 
+from ctnet.workflow import Plan
+
 REPO = Path(__file__).resolve().parents[1]
 GPU_RULES = ("train", "test")
 
@@ -109,7 +111,8 @@ def paper_dry_run(tmp_path_factory):
     run = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "slurm", "all_tables", "--dry-run",
                           "--configfile", "config/paper.yaml"], cwd=work, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return {"output": run.stdout + run.stderr, "jobs": parse_dry_run(run.stdout), "config": config, "site": site}
+    return {"output": run.stdout + run.stderr, "jobs": parse_dry_run(run.stdout), "config": config, "site": site,
+            "plan": Plan(config, root=work, source="config/paper.yaml")}
 
 
 def test_profile_and_workflow_profile_are_both_used(paper_dry_run):
@@ -150,7 +153,9 @@ def test_paper_gpu_jobs_request_what_the_config_says(paper_dry_run, rule):
         assert f"--gpus={gpu_model}:{wanted['gpu']}" in call.split(), call
         assert f"--cpus-per-task={wanted['cpus_per_task']}" in call.split(), call
         assert f" --mem {wanted['mem_mb']} " in call, call
-        assert f" -t {wanted['runtime']} " in call, call
+        # Training asks for the config's runtime scaled by frames and backbone (ctnet.workflow.Plan.train_runtime).
+        runtime = paper_dry_run["plan"].train_runtime(job["wildcards"]["exp"]) if rule == "train" else wanted["runtime"]
+        assert f" -t {runtime} " in call, call
         assert f" -p {site['default-resources']['slurm_partition']} " in call, call
         assert f" -A {site['default-resources']['slurm_account']} " in call, call
         assert f"--qos={site['slurm-qos']}" in call.split(), call

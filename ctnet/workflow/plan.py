@@ -9,14 +9,16 @@ Paths follow one layout under results/:
     checkpoints/<exp>/   scores/<exp>/<protocol>.{npz,json}   fused/<ens>.{npz,json}
     experiments/flops/<model>.yaml   flops/<model>_<size>.json   tables/<table>.{csv,md}   figures/
 """
-
 import copy
+import math
 from pathlib import Path
 
 from ctnet.workflow.config import (DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, ConfigError, deep_merge, load_catalogue,
                                    load_config, load_tables)
 
 RESULTS = "results"
+# Training time relative to ResNet-50 (per-clip GFLOPs at the same width and frames, rounded up).
+BACKBONE_COST = {"resnet26": 0.6, "resnet50": 1.0, "resnet101": 2.0, "inception_v3": 1.1}
 # The experiment file's defaults (docs/experiment.md) that the workflow sets explicitly.
 PAPER_TRAIN_SIZE = 256
 DEFAULT_FILENAME_TMPL = "img_{:05d}.jpg"
@@ -347,6 +349,14 @@ class Plan:
         return list(self.table_paths(table).values()) + list(self.plots([table]).values())
 
     # ------------------------------------------------------------------ resources
+    def train_runtime(self, exp):
+        """Minutes a training job asks for. `resources.train.runtime` is for an 8-frame ResNet-50 experiment
+        of the configuration; the cost grows with the frames and the backbone's depth."""
+        spec = self.resolve_train(exp)
+        frames = spec["model"]["num_segments"] / 8
+        depth = BACKBONE_COST[spec["model"]["backbone"]]
+        return math.ceil(self.resources("train")["runtime"] * frames * depth)
+
     def resources(self, rule):
         """The configuration's resources for `rule` over its `default` entry."""
         res = self.config["resources"]

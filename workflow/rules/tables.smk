@@ -7,6 +7,9 @@ FIG5 = "results/figures/fig5_accuracy_vs_gflops.png"
 
 
 localrules:
+    experiment,
+    experiment_train,
+    flops_experiment,
     all_tables,
     table_plan,
     table,

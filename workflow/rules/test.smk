@@ -17,7 +17,7 @@ rule test:
         mem_mb=res("test", "mem_mb"),
         gpu=res("test", "gpu"),
         cpus_per_task=res("test", "cpus_per_task"),
-    retries: res("test", "retries")
+    retries: 0 if workflow.remote_exec else res("test", "retries")
     conda:
         "../../environment.yml"
     shell:

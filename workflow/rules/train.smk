@@ -14,18 +14,22 @@ rule train:
     params:
         out="results/train/{exp}",
         ckpt_dir="results/checkpoints/{exp}",
+        # torchrun starts one process per GPU: each gets its share of the job's CPUs.
+        omp_threads=lambda w, threads, resources: max(1, threads // max(1, resources.gpu)),
     log:
         "results/logs/train/{exp}.log",
     threads: res("train", "threads")
     priority: 1
     resources:
-        runtime=res("train", "runtime"),
+        runtime=lambda w: PLAN.train_runtime(w.exp),
         mem_mb=res("train", "mem_mb"),
         gpu=res("train", "gpu"),
         cpus_per_task=res("train", "cpus_per_task"),
-    retries: res("train", "retries")
+    # Inside a SLURM job a rule's retries would rerun the training in the same allocation (after SIGTERM at
+    # the time limit SIGKILL follows); the retry belongs to the Snakemake process that submits a new job.
+    retries: 0 if workflow.remote_exec else res("train", "retries")
     conda:
         "../../environment.yml"
     shell:
-        "OMP_NUM_THREADS={threads} python scripts/train.py --experiment {input.experiment} --out {params.out}"
+        "OMP_NUM_THREADS={params.omp_threads} python scripts/train.py --experiment {input.experiment} --out {params.out}"
         " --ckpt-dir {params.ckpt_dir} --gpus {resources.gpu} >> {log} 2>&1"
