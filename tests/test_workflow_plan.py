@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ def test_experiment_cited_by_several_tables_is_trained_once(plan):
 def test_resolve_applies_scale_and_synthetic_data(plan):
     spec = plan.resolve("v1_ct_8f")
     assert spec["name"] == "v1_ct_8f"
-    assert spec["model"]["base_width"] == 8 and spec["model"]["pretrained"] is None
+    assert spec["model"]["backbone"] == "resnet26" and spec["model"]["base_width"] == 16
+    assert spec["model"]["pretrained"] is None and spec["train"]["optimizer"] == "adamw"
     assert spec["model"]["ct"] == {"sub_dims": 2, "kernels": [3, 3], "connection": "parallel",
                                    "pointwise": True, "excitation": "te"}
     assert spec["data"]["dataset"] == "synthetic"
@@ -179,3 +181,17 @@ def test_sparse_only_protocol_on_dense_experiment_is_refused(tmp_path):
          "rows": [{"label": "x", "experiment": "k400_ct_16f", "protocol": "2clips_3crops", "paper": {}}]}))
     with pytest.raises(ConfigError, match="k400_ct_16f samples densely but is tested with protocol 2clips_3crops"):
         Plan(load("config.yaml"), root=tmp_path)
+
+
+def test_identical_trainings_run_once(plan):
+    # At CPU scale V1 and V2 map to one synthetic dataset: the V2 row reuses the V1 training...
+    assert plan.trained_as("v2_ct_16f") == plan.trained_as("v1_ct_16f")
+    assert plan.weights("v2_ct_16f") == plan.weights("v1_ct_16f")
+    # ...while experiments that differ keep their own.
+    assert plan.trained_as("v1_ct_8f") != plan.trained_as("v1_ct_16f")
+
+
+def test_training_runtime_scales_with_frames_and_backbone(plan):
+    base = plan.resources("train")["runtime"]
+    assert plan.train_runtime("v1_ct_8f") == math.ceil(base * 0.6)  # ResNet-26 at CPU scale
+    assert plan.train_runtime("v1_ct_16f") == math.ceil(base * 2 * 0.6)
