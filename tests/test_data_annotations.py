@@ -1,21 +1,10 @@
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from ctnet.data.annotations import index_frames, parse_annotations, sthv2_class, write_lists
 from ctnet.data.dataset import read_classes, read_list
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script(name):
-    """A program of scripts/ as a module, so its main(argv) runs in-process (no interpreter start-up per call)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers import load_script
 
 
 def _frames_root(tmp_path, counts, name="img_{:05d}.jpg"):
@@ -152,7 +141,7 @@ def test_build_lists_command_writes_tsm_lists(tmp_path, capsys):
     (ann / "testlist01.txt").write_text("Biking/v_Biking_g03_c01.avi\n")
     frames = _frames_root(tmp_path, {"v_Archery_g01_c01": 4, "v_Biking_g03_c01": 6})
     out = tmp_path / "lists"
-    main = _script("build_lists").main
+    main = load_script("build_lists").main
     assert main(["--dataset", "ucf101", "--annotations", str(ann), "--frames", str(frames), "--out", str(out)]) == 0
     assert "train: 1 videos, 1 missing (50.0%)" in capsys.readouterr().out
     assert [(e.frame_dir, e.num_frames, e.label) for e in read_list(out / "train.txt")] == [("v_Archery_g01_c01", 4, 0)]

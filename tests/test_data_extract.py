@@ -1,8 +1,6 @@
 import csv
-import importlib.util
 import os
 import shutil
-from pathlib import Path
 
 import av
 import numpy as np
@@ -11,16 +9,7 @@ from PIL import Image
 
 from ctnet.data.extract import extract_videos, list_videos, parse_shard, read_manifests
 from ctnet.data.video import decode_frames, encode_video, scaled_size
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script(name):
-    """A program of scripts/ as a module, so its main(argv) runs in-process (no interpreter start-up per call)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers import load_script
 
 
 def _frames(n=10, h=48, w=64, seed=0):
@@ -128,7 +117,7 @@ def test_list_file_and_bad_arguments(videos, tmp_path):
 
 
 def test_command_line_exit_status(videos, tmp_path, capsys):
-    main = _script("extract_frames").main
+    main = load_script("extract_frames").main
     good = tmp_path / "good.txt"
     good.write_text(f"{videos / 'ssv2_7.webm'}\n")
     assert main(["--videos", str(good), "--out", str(tmp_path / "a"), "--short-side", "32"]) == 0

@@ -1,6 +1,4 @@
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,16 +10,7 @@ from ctnet.data.extract import extract_videos
 from ctnet.data.synthetic import PAIRS, class_templates, make_synthetic, render_forward
 from ctnet.data.transforms import check_flip_label_map
 from ctnet.data.video import decode_frames
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script(name):
-    """A program of scripts/ as a module, so its main(argv) runs in-process (no interpreter start-up per call)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers import load_script
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +23,7 @@ def synthetic(tmp_path_factory):
                   "--short-side", "0", "--workers", "2"],
                  ["build_lists", "--dataset", "synthetic", "--annotations", str(root / "raw" / "annotations"),
                   "--frames", str(root / "frames"), "--out", str(root / "lists")]):
-        assert _script(argv[0]).main(argv[1:]) == 0, argv[0]
+        assert load_script(argv[0]).main(argv[1:]) == 0, argv[0]
     return root
 
 
