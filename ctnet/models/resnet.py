@@ -52,25 +52,32 @@ class Bottleneck(nn.Module):
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.spatial(out)
+        out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         return self.relu(out + identity)
 
-    def spatial(self, out):
-        """The 3x3 convolution with its BN and ReLU: what a video block replaces."""
-        return self.relu(self.bn2(self.conv2(out)))
 
-
-class VideoBottleneck(Bottleneck):
+class VideoBottleneck(nn.Module):
     """A bottleneck whose 3x3 convolution, BN and ReLU are one 3D module ``conv2`` (it brings its own BN, ReLU)."""
 
-    def __init__(self, inplanes, width, conv2, downsample=None):
-        super().__init__(inplanes, width, downsample=downsample)
-        self.conv2 = conv2  # keeps torchvision's position and name, so pretrained keys line up
-        del self.bn2
+    expansion = 4
 
-    def spatial(self, out):
-        return self.conv2(out)
+    def __init__(self, inplanes, width, conv2, downsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv2
+        self.conv3 = nn.Conv2d(width, width * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(width * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.conv2(out)
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
 
 
 class VideoResNet(nn.Module):
@@ -116,7 +123,7 @@ class VideoResNet(nn.Module):
                 nn.init.zeros_(m.bias)
         if zero_init_residual:
             for m in self.modules():
-                if isinstance(m, Bottleneck):
+                if isinstance(m, (Bottleneck, VideoBottleneck)):
                     nn.init.zeros_(m.bn3.weight)
 
     def forward(self, x):
