@@ -34,16 +34,21 @@ def resolve_plan(replace, depths):
 
 
 class Bottleneck(nn.Module):
-    """torchvision's 2D bottleneck (the TSN block)."""
+    """torchvision's 2D bottleneck (the TSN block), or with ``conv2`` given, a video block whose 3x3 convolution,
+    BN and ReLU are that one 3D module (it brings its own BN and ReLU)."""
 
     expansion = 4
 
-    def __init__(self, inplanes, width, stride=1, downsample=None):
+    def __init__(self, inplanes, width, stride=1, downsample=None, conv2=None):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(width)
+        if conv2 is None:
+            self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(width)
+        else:
+            self.conv2 = conv2  # torchvision's name and position, so pretrained keys line up
+            self.bn2 = None
         self.conv3 = nn.Conv2d(width, width * self.expansion, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(width * self.expansion)
         self.relu = nn.ReLU(inplace=True)
@@ -52,30 +57,7 @@ class Bottleneck(nn.Module):
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
-
-
-class VideoBottleneck(nn.Module):
-    """A bottleneck whose 3x3 convolution, BN and ReLU are one 3D module ``conv2`` (it brings its own BN, ReLU)."""
-
-    expansion = 4
-
-    def __init__(self, inplanes, width, conv2, downsample=None):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = conv2
-        self.conv3 = nn.Conv2d(width, width * self.expansion, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(width * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
-
-    def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.conv2(out)
+        out = self.conv2(out) if self.bn2 is None else self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         return self.relu(out + identity)
 
@@ -108,7 +90,7 @@ class VideoResNet(nn.Module):
                                                nn.BatchNorm2d(width * 4))
                 name = f"layer{stage + 1}.{index}"
                 if name in self.replaced:
-                    blocks.append(VideoBottleneck(inplanes, width, make_module(width, stride, name), downsample))
+                    blocks.append(Bottleneck(inplanes, width, stride, downsample, make_module(width, stride, name)))
                 else:
                     blocks.append(Bottleneck(inplanes, width, stride, downsample))
                 inplanes = width * 4
@@ -123,7 +105,7 @@ class VideoResNet(nn.Module):
                 nn.init.zeros_(m.bias)
         if zero_init_residual:
             for m in self.modules():
-                if isinstance(m, (Bottleneck, VideoBottleneck)):
+                if isinstance(m, Bottleneck):
                     nn.init.zeros_(m.bn3.weight)
 
     def forward(self, x):
