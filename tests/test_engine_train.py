@@ -186,6 +186,26 @@ def test_bad_experiment_is_a_one_line_error(tmp_path):
     assert done.stderr.strip() == f"error: {tmp_path / 'e.yaml'}: missing required key 'data' (see docs/experiment.md)"
 
 
+def test_fine_tuning_starts_from_trained_weights_with_a_fresh_classifier(synthetic_lists, tmp_path):
+    """train.init_from (Table 5: Kinetics-400 -> UCF101): every tensor comes from the source model except the
+    classifier of the other class count; another architecture is refused, naming the file."""
+    torch.manual_seed(1)
+    source = build_model(TINY_MODEL, 400)
+    torch.save({"model": source.state_dict(), "num_classes": 400}, tmp_path / "kinetics.pt")
+    exp = write_experiment(tmp_path / "e.yaml", synthetic_lists, init_from=str(tmp_path / "kinetics.pt"))
+    ctx = init_distributed("cpu")
+    tuned = Trainer(load_experiment(exp), tmp_path / "run", ctx).model.state_dict()
+    assert tuned["fc.weight"].shape == (NUM_CLASSES, source.fc.in_features)
+    for name, tensor in source.state_dict().items():
+        if not name.startswith("fc."):
+            torch.testing.assert_close(tuned[name], tensor, msg=name)
+
+    torch.save({"model": build_model({**TINY_MODEL, "module": "tsn"}, 400).state_dict()}, tmp_path / "tsn.pt")
+    exp = write_experiment(tmp_path / "e.yaml", synthetic_lists, init_from=str(tmp_path / "tsn.pt"))
+    with pytest.raises(ValueError, match=r"tsn.pt: weights of another architecture"):
+        Trainer(load_experiment(exp), tmp_path / "run2", ctx)
+
+
 def _one_step(rank, world_size, exp_path, out, port):
     """One engine training step on this rank's share of a fixed global batch of 8 clips; saves the gradients."""
     if world_size > 1:

@@ -195,3 +195,38 @@ def test_training_runtime_scales_with_frames_and_backbone(plan):
     base = plan.resources("train")["runtime"]
     assert plan.train_runtime("v1_ct_8f") == math.ceil(base * 0.6)  # ResNet-26 at CPU scale
     assert plan.train_runtime("v1_ct_16f") == math.ceil(base * 2 * 0.6)
+
+
+def test_table5_fine_tunes_the_kinetics_ctnet(plan):
+    kinetics = plan.weights("k400_ct_16f")
+    for exp in ("ucf101_ct_16f", "hmdb51_ct_16f"):
+        assert plan.resolve_train(exp)["train"]["init_from"] == kinetics
+        assert kinetics in plan.experiment_inputs(exp)  # Snakemake trains Kinetics-400 first
+    assert "init_from" not in plan.resolve_train("k400_ct_16f")["train"]
+    # The two fine-tunings resolve alike at CPU scale (one synthetic dataset): one training serves both.
+    assert plan.trained_as("hmdb51_ct_16f") == plan.trained_as("ucf101_ct_16f")
+    # Same model and data as v1_ct_16f, but a different start: its own training.
+    assert plan.trained_as("ucf101_ct_16f") != plan.trained_as("v1_ct_16f")
+
+
+def test_fine_tuning_from_a_skipped_experiment_is_refused():
+    config = load("config.yaml")
+    config["skip_experiments"] = ["k400_ct_16f"]
+    with pytest.raises(ConfigError, match=r"k400_ct_16f is skipped but hmdb51_ct_16f fine-tunes its weights"):
+        Plan(config, root=ROOT, source="config.yaml")
+
+
+@pytest.mark.parametrize("init_from, message", [
+    ("nope", "experiments.ucf101_ct_16f.init_from: no experiment named 'nope'"),
+    ("ucf101_ct_16f", "experiments.ucf101_ct_16f: `init_from:` chain loops (ucf101_ct_16f -> ucf101_ct_16f)"),
+])
+def test_bad_init_from_names_the_experiment(tmp_path, init_from, message):
+    (tmp_path / "workflow").symlink_to(ROOT / "workflow")  # the schemas
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "tables").symlink_to(ROOT / "config" / "tables")
+    catalogue = load("experiments.yaml")
+    catalogue["experiments"]["ucf101_ct_16f"]["init_from"] = init_from
+    (tmp_path / "config" / "experiments.yaml").write_text(yaml.safe_dump(catalogue))
+    with pytest.raises(ConfigError) as err:
+        Plan(load("config.yaml"), root=tmp_path)
+    assert message in str(err.value)

@@ -11,8 +11,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from tqdm import tqdm
 
+from ..progress import progress_bar
 from .video import VideoDecodeError, decode_frames
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".avi", ".mkv", ".mov", ".m4v", ".flv", ".3gp", ".mpg", ".mpeg"}
@@ -114,7 +114,7 @@ def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 2
     out_root.mkdir(parents=True, exist_ok=True)
     paths = list_videos(videos)[shard[0]::shard[1]]
     outcomes: list[Outcome] = []
-    bar = tqdm(total=len(paths), desc=f"extracting shard {shard[0]}/{shard[1]}", unit="video", disable=not progress)
+    bar = progress_bar(total=len(paths), desc=f"extracting shard {shard[0]}/{shard[1]}", unit="video", disable=not progress)
     if workers <= 1:
         for path in paths:
             outcomes.append(extract_video(path, out_root, short_side, quality))

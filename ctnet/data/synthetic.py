@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from ..progress import progress_bar
 from .video import encode_video
 
 # (template of the forward class, template of the backward class, motion): SSv2-style templates, the class
@@ -170,7 +170,7 @@ def make_synthetic(out: str | Path, num_videos: int = 480, seed: int = 0, size: 
     video_seeds = rng.integers(0, 2**63 - 1, num_videos)
 
     train, val = [], []
-    for i in tqdm(range(num_videos), desc="synthetic videos", disable=not progress):
+    for i in progress_bar(range(num_videos), desc="synthetic videos", disable=not progress):
         label = int(labels[i])
         video_rng = np.random.default_rng(int(video_seeds[i]))
         frames, thing = render_forward(PAIRS[label // 2][2], video_rng, size, num_frames)

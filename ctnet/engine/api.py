@@ -9,7 +9,7 @@ from ctnet.data import build_dataset
 from ctnet.data.dataset import read_classes
 from ctnet.models import build_model
 
-from .checkpoint import load_checkpoint
+from .checkpoint import trained_state
 from .distributed import cleanup_distributed, init_distributed, resolve_device
 from .evaluator import evaluate_dataset
 from .experiment import ExperimentError, load_experiment
@@ -34,9 +34,7 @@ def train(experiment, out_dir, ckpt_dir=None, device="auto"):
 
 def load_weights(model, checkpoint, num_classes):
     """Load `final.pt` or a training checkpoint (`last.pt`) into `model`, checking the class count first."""
-    state = load_checkpoint(checkpoint)
-    if not isinstance(state, dict) or "model" not in state:
-        raise ValueError(f"{checkpoint}: not a ctnet checkpoint (no 'model' entry); pass final.pt of a training run")
+    state = trained_state(checkpoint)
     if state.get("num_classes", num_classes) != num_classes:
         raise ValueError(f"{checkpoint}: trained for {state['num_classes']} classes but the experiment's classes "
                          f"file lists {num_classes}; test with the experiment it was trained with")

@@ -46,3 +46,29 @@ def load_checkpoint(path, map_location="cpu"):
         raise FileNotFoundError(f"{path}: checkpoint not found; check --checkpoint / --ckpt-dir") from None
     except (RuntimeError, EOFError) as err:
         raise RuntimeError(f"{path}: unreadable checkpoint ({err}); delete it to train this run from scratch") from None
+
+
+def trained_state(path):
+    """The saved training state in `path` (a final.pt or last.pt), checked to hold a model's weights."""
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{path}: not a ctnet checkpoint (no 'model' entry); pass final.pt of a training run")
+    return state
+
+
+def load_finetune_weights(model, path):
+    """Initialise `model` from the trained weights in `path` (a ctnet final.pt or checkpoint) for fine-tuning.
+
+    Tensors whose shape differs, the classifier of another dataset's class count, keep their fresh
+    initialisation; any other mismatch (another architecture) is an error. Returns the names kept fresh.
+    """
+    own = model.state_dict()
+    source = trained_state(path)["model"]
+    missing = sorted(set(own) - set(source))
+    unexpected = sorted(set(source) - set(own))
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights of another architecture (missing {missing[:3]}, unexpected "
+                         f"{unexpected[:3]}); train.init_from must name a model with the same spec")
+    fresh = [name for name, tensor in source.items() if tensor.shape != own[name].shape]
+    model.load_state_dict({name: tensor for name, tensor in source.items() if name not in fresh}, strict=False)
+    return fresh

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
-from tqdm import tqdm
+
+from ctnet.progress import progress_bar
 
 
 def autocast_context(device, amp):
@@ -51,7 +52,7 @@ def evaluate_dataset(model, dataset, protocol, device, amp=None, workers=0,
     loader = DataLoader(subset, batch_size=videos_per_batch, shuffle=False, num_workers=workers,
                         pin_memory=device.type == "cuda")
     seen, scores = [], []
-    for views, _labels, index in tqdm(loader, desc="test", unit="batch", disable=not show_progress):
+    for views, _labels, index in progress_bar(loader, desc="test", unit="batch", disable=not show_progress):
         scores.append(predict_views(model, views, protocol["views_per_batch"], protocol["average"], device,
                                     amp=amp))
         seen.append(index)

@@ -27,6 +27,7 @@ TRAIN_DEFAULTS = {
     "channels_last": True,
     "deterministic": False,
     "eval_every": 0,
+    "init_from": None,
 }
 KINETICS_TRAIN_DEFAULTS = {**TRAIN_DEFAULTS, "epochs": 110, "lr": 0.01, "weight_decay": 1.0e-4}
 # sgd: the paper's. adamw: for the CPU-scale configs, whose small models train from scratch for a few hundred
@@ -140,6 +141,9 @@ def _check_train(train, source):
     if train["optimizer"] not in OPTIMIZERS:
         raise ExperimentError(f"{source}: train.optimizer must be one of {', '.join(OPTIMIZERS)}; "
                               f"got {train['optimizer']!r}")
+    if train["init_from"] is not None and not isinstance(train["init_from"], str):
+        raise ExperimentError(f"{source}: train.init_from must be the path of a ctnet final.pt or null, "
+                              f"got {train['init_from']!r}")
     if train["amp"] not in AMP_CHOICES:
         raise ExperimentError(f"{source}: train.amp must be one of bf16, fp16, null; got {train['amp']!r}")
 

@@ -21,12 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from ctnet import data, models
 from ctnet.data.dataset import DEFAULTS as DATA_DEFAULTS, read_classes
+from ctnet.progress import progress_bar
 
-from .checkpoint import LAST_CHECKPOINT, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (LAST_CHECKPOINT, load_checkpoint, load_finetune_weights, rng_state, save_checkpoint,
+                         set_rng_state)
 from .distributed import (ResumableDistributedSampler, any_rank, shard_indices, steps_per_epoch,
                           sum_over_ranks)
 from .evaluator import autocast_context, evaluate_dataset
@@ -106,7 +107,11 @@ class Trainer:
         self.classes = read_classes(exp["data"]["classes"])
         # The same seed on every rank builds the same initial weights; DDP also broadcasts rank 0's.
         seed_everything(exp["seed"])
-        model = build_model(exp["model"], len(self.classes)).to(ctx.device)
+        model = build_model(exp["model"], len(self.classes))
+        if self.cfg["init_from"]:
+            fresh = load_finetune_weights(model, self.cfg["init_from"])
+            logger.info("initialised from %s; trained afresh: %s", self.cfg["init_from"], ", ".join(fresh) or "none")
+        model = model.to(ctx.device)
         if self.on_cuda and self.cfg["channels_last"]:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
@@ -245,7 +250,7 @@ class Trainer:
                             num_workers=self.exp["data"]["workers"], worker_init_fn=self.seed_worker,
                             generator=worker_generator(self.exp["seed"], self.epoch, self.ctx.rank),
                             pin_memory=self.on_cuda, drop_last=True)
-        progress = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.cfg['epochs']}", unit="step",
+        progress = progress_bar(loader, desc=f"epoch {self.epoch + 1}/{self.cfg['epochs']}", unit="step",
                         initial=self.step_in_epoch, total=self.steps_per_epoch, disable=not self.ctx.is_main,
                         dynamic_ncols=True)
         started = time.monotonic()
@@ -254,7 +259,7 @@ class Trainer:
             self.step_in_epoch += 1
             self.epoch_sums = [self.epoch_sums[0] + loss * len(labels), self.epoch_sums[1] + correct,
                                self.epoch_sums[2] + len(labels)]
-            progress.set_postfix(loss=f"{loss:.3f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}")
+            progress.set_postfix(loss=f"{loss:.3f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}", refresh=False)
             if self._stop_requested():
                 self.epoch_seconds += time.monotonic() - started
                 self._interrupt()

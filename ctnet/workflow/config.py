@@ -105,6 +105,16 @@ def load_catalogue(path, root):
 
     for name in raw:
         flatten(name, [])
+    for name, entry in flat.items():
+        chain = [name]
+        while "init_from" in flat[chain[-1]]:
+            source = flat[chain[-1]]["init_from"]
+            if source not in flat:
+                raise ConfigError(f"{path}: experiments.{chain[-1]}.init_from: no experiment named {source!r}")
+            if source in chain:
+                raise ConfigError(f"{path}: experiments.{name}: `init_from:` chain loops "
+                                  f"({' -> '.join(chain + [source])})")
+            chain.append(source)
     for ens_name, ensemble in data.get("ensembles", {}).items():
         for member in ensemble["members"]:
             if member["experiment"] not in flat:

@@ -43,6 +43,7 @@ class Plan:
             if name not in self.catalogue["experiments"]:
                 raise ConfigError(f"{source}: skip_experiments: no experiment named {name!r} in the catalogue")
         self._check_datasets_mapped()
+        self._check_init_not_skipped()
         self._check_protocols()
         self._flops_keys = self._assign_flops_keys()
         self._training_keys = None
@@ -87,6 +88,13 @@ class Plan:
             if dataset not in self.config["datasets"]:
                 raise ConfigError(f"{self.config_path}: datasets: paper dataset {dataset!r} (experiment {exp}) is not "
                                   f"mapped to a source; add `{dataset}: <source>` or skip the experiment")
+
+    def _check_init_not_skipped(self):
+        for exp in self.experiments():
+            source = self.catalogue["experiments"][exp].get("init_from")
+            if source in self.skipped:
+                raise ConfigError(f"{self.config_path}: skip_experiments: {source} is skipped but {exp} fine-tunes "
+                                  f"its weights (init_from); skip {exp} too, or train {source}")
 
     def _check_protocols(self):
         """A TSN-style `twice` protocol needs sparse sampling (scripts/test.py refuses it otherwise)."""
@@ -165,7 +173,12 @@ class Plan:
 
     # ------------------------------------------------------------------ experiments
     def experiment_inputs(self, exp):
-        return list(self.lists(self.source_of(self.catalogue["experiments"][exp]["dataset"])).values())
+        """What training `exp` reads besides its experiment file: the lists, and the weights it fine-tunes."""
+        entry = self.catalogue["experiments"][exp]
+        inputs = list(self.lists(self.source_of(entry["dataset"])).values())
+        if "init_from" in entry:
+            inputs.append(self.weights(entry["init_from"]))
+        return inputs
 
     def _imagenet(self, backbone, exp):
         weights = self.config.get("imagenet_weights", {})
@@ -189,6 +202,10 @@ class Plan:
 
     def resolve(self, exp):
         """The experiment file of docs/experiment.md for `exp`, at this configuration's scale and data."""
+        return self._resolve(exp, self.weights)
+
+    def _resolve(self, exp, init_weights):
+        """`resolve`, with `init_weights(name)` standing for the weights that `init_from: name` starts from."""
         entry = self.catalogue["experiments"][exp]
         dataset = self.catalogue["paper_datasets"][entry["dataset"]]
         scale = self.config["scale"]
@@ -213,6 +230,8 @@ class Plan:
             **data,
         }
         train = deep_merge(deep_merge(dataset.get("train", {}), entry.get("train", {})), scale.get("train", {}))
+        if "init_from" in entry:
+            train["init_from"] = init_weights(entry["init_from"])
         return {
             "name": exp,
             "seed": entry.get("seed", self.config.get("seed", 0)),
@@ -266,10 +285,15 @@ class Plan:
         if self._training_keys is None:
             self._training_keys, seen = {}, {}
             for name in self.experiments():
-                spec = self.resolve_train(name)
-                del spec["name"]
-                self._training_keys[name] = seen.setdefault(repr(sorted(_flatten(spec))), name)
+                self._training_keys[name] = seen.setdefault(self._training_fingerprint(name), name)
         return self._training_keys.get(exp, exp)
+
+    def _training_fingerprint(self, exp):
+        """The resolved training file but for its name; the weights it fine-tunes from stand as their own
+        training's fingerprint (their file name is what `trained_as` decides)."""
+        spec = self._resolve(exp, self._training_fingerprint)
+        del spec["name"], spec["protocols"]
+        return repr(sorted(_flatten(spec)))
 
     def weights(self, exp):
         return f"{RESULTS}/train/{self.trained_as(exp)}/final.pt"
