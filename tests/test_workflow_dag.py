@@ -101,7 +101,7 @@ def test_paper_config_plans_the_full_reproduction_quickly(tmp_path):
     for name, source in config["sources"].items():
         for key in ("annotations", "videos", "frames"):
             if key in source:
-                source[key] = str(data / name / {"annotations": "annotations"}.get(key, key))
+                source[key] = str(data / source["kind"] / key)  # a dataset's splits share its annotations
     config["imagenet_weights"] = {name: str(data / "weights" / f"{name}.pth") for name in config["imagenet_weights"]}
     (work / "config/paper-test.yaml").write_text(yaml.safe_dump(config))
 

@@ -138,12 +138,21 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
         "rows": [
             {"label": "A", "source": "quoted", "views": 30, "paper": {"top1": 50.0, "top5": None, "gflops": 300.0},
              "certainty": {"top1": "certain"}},
-            {"label": "B", "source": "reproduced", "experiment": "b", "protocol": "p", "scores": single,
-             "members": [{"experiment": "b", "protocol": "p", "views": 6, "flops": flops}],
+            {"label": "B", "source": "reproduced", "experiment": "b", "protocol": "p",
+             "evaluations": [{"scores": single, "members": [{"experiment": "b", "protocol": "p", "views": 6,
+                                                              "flops": flops}]}],
              "paper": {"top1": 62.5, "top5": None, "gflops": 60.0}, "certainty": {"top1": "reconstructed"}},
-            {"label": "EN", "source": "reproduced", "ensemble": "e", "scores": fused,
-             "members": [{"experiment": "b", "protocol": "p", "views": 1, "flops": flops},
-                         {"experiment": "c", "protocol": "p", "views": 1, "flops": flops2}],
+            {"label": "EN", "source": "reproduced", "ensemble": "e",
+             "evaluations": [{"scores": fused, "members": [{"experiment": "b", "protocol": "p", "views": 1,
+                                                             "flops": flops},
+                                                            {"experiment": "c", "protocol": "p", "views": 1,
+                                                             "flops": flops2}]}],
+             "paper": {}},
+            {"label": "SPLITS", "source": "reproduced", "mean_over": ["b", "b2"], "protocol": "p",
+             "evaluations": [{"scores": single, "members": [{"experiment": "b", "protocol": "p", "views": 6,
+                                                              "flops": flops}]},
+                             {"scores": fused, "members": [{"experiment": "b2", "protocol": "p", "views": 6,
+                                                             "flops": flops}]}],
              "paper": {}},
         ],
     }
@@ -157,6 +166,10 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
     assert rows["B"]["gflops"] == "60.0" and rows["B"]["gflops_per_view"] == "10.0"
     assert rows["B"]["diff_top1"] == "-2.50" and rows["B"]["views"] == "6"
     assert rows["EN"]["gflops"] == "30.0" and rows["EN"]["gflops_per_view"] == "" and rows["EN"]["paper_top1"] == ""
+    # the mean over splits: accuracies averaged, GFLOPs those of one model (not summed over the splits)
+    assert rows["SPLITS"]["top1"] == "65.00" and rows["SPLITS"]["top5"] == "92.50"
+    assert rows["SPLITS"]["gflops"] == "60.0" and rows["SPLITS"]["views"] == "6"
+    assert rows["SPLITS"]["experiment"] == "b b2"
     markdown = (tmp_path / "t.md").read_text()
     assert "| B | reproduced | 6 | 60.00 (~62.5) |" in markdown
     assert "- B beats A: does NOT hold (gap +10.0 points)" not in markdown  # quoted A has no reproduced value
@@ -166,7 +179,7 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
 def test_write_table_reports_a_missing_result_file(tmp_path):
     plan = {"table": "t", "title": "t", "config": "c", "rows": [
         {"label": "B", "source": "reproduced", "experiment": "b", "protocol": "p",
-         "scores": str(tmp_path / "missing.json"), "members": [], "paper": {}}]}
+         "evaluations": [{"scores": str(tmp_path / "missing.json"), "members": []}], "paper": {}}]}
     with pytest.raises(ConfigError, match="missing.json: file not found"):
         write_table(plan, tmp_path / "t.csv", tmp_path / "t.md")
     assert not (tmp_path / "t.csv").exists()
@@ -195,6 +208,32 @@ def test_training_runtime_scales_with_frames_and_backbone(plan):
     base = plan.resources("train")["runtime"]
     assert plan.train_runtime("v1_ct_8f") == math.ceil(base * 0.6)  # ResNet-26 at CPU scale
     assert plan.train_runtime("v1_ct_16f") == math.ceil(base * 2 * 0.6)
+
+
+def test_table5_averages_three_splits_trained_once_at_cpu_scale(plan):
+    row = next(row for row in plan.table_plan("5")["rows"] if row.get("group") == "UCF101" and "mean_over" in row)
+    splits = ["ucf101_ct_16f", "ucf101_ct_16f_split2", "ucf101_ct_16f_split3"]
+    assert [evaluation["scores"] for evaluation in row["evaluations"]] == [
+        plan.scores(exp, "2clips_3crops_uniform") for exp in splits]
+    assert all(plan.scores(exp, "2clips_3crops_uniform") in plan.table_inputs("5") for exp in splits)
+    # One synthetic split stands for all three: one training serves every split of both datasets.
+    assert len({plan.trained_as(exp) for exp in splits + ["hmdb51_ct_16f_split3"]}) == 1
+
+
+def test_paper_config_gives_each_split_its_own_lists(tmp_path):
+    config = load("paper.yaml")
+    for name, source in config["sources"].items():
+        for key in ("annotations", "videos", "frames"):
+            if key in source:
+                source[key] = str(tmp_path)  # only checked for existence
+    config["imagenet_weights"] = {name: str(ROOT / "README.md") for name in config["imagenet_weights"]}
+    paper = Plan(config, root=ROOT)
+    lists = {exp: paper.resolve_train(exp)["data"]["train_list"]
+             for exp in ("ucf101_ct_16f", "ucf101_ct_16f_split2", "ucf101_ct_16f_split3")}
+    assert len(set(lists.values())) == 3
+    assert paper.source(paper.source_of("ucf101_split3"))["split"] == 3
+    assert paper.frames_root("ucf101_split2") == paper.frames_root("ucf101")  # frames extracted once
+    assert len({paper.trained_as(exp) for exp in lists}) == 3
 
 
 def test_table5_fine_tunes_the_kinetics_ctnet(plan):

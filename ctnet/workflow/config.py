@@ -40,7 +40,8 @@ def validate(data, schema_name, source, root):
     if error.validator == "additionalProperties":
         message += f"; remove or rename it (allowed keys: {', '.join(sorted(error.schema.get('properties', {})))})"
     elif error.validator == "oneOf":
-        message = "a row needs either `experiment` + `protocol`, or `ensemble`, or `quoted: true` (exactly one)"
+        message = ("a row needs either `experiment` + `protocol`, or `ensemble`, or `mean_over` + `protocol`, "
+                   "or `quoted: true` (exactly one)")
     raise ConfigError(f"{source}: {where}: {message} (schema {SCHEMA_DIR}/{schema_name})")
 
 
@@ -148,8 +149,9 @@ def load_tables(tables_dir, root, catalogue):
             if key in labels:
                 raise ConfigError(f"{where}: the same label twice in one group; make the labels unique")
             labels.add(key)
-            if "experiment" in row and row["experiment"] not in catalogue["experiments"]:
-                raise ConfigError(f"{where}: no experiment named {row['experiment']!r} in the catalogue")
+            for name in [row["experiment"]] if "experiment" in row else row.get("mean_over", []):
+                if name not in catalogue["experiments"]:
+                    raise ConfigError(f"{where}: no experiment named {name!r} in the catalogue")
             if "protocol" in row and row["protocol"] not in catalogue["protocols"]:
                 raise ConfigError(f"{where}: no protocol named {row['protocol']!r}; "
                                   f"use one of {sorted(catalogue['protocols'])}")

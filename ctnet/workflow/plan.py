@@ -54,13 +54,19 @@ class Plan:
             for row in self.specs[table]["rows"]:
                 yield table, row
 
+    def _row_evaluations(self, row):
+        """(scores file, its (experiment, protocol) members) pairs whose numbers a row averages: one for an
+        experiment or an ensemble, one per split for `mean_over`; none for quoted rows."""
+        if "experiment" in row:
+            return [(self.scores(row["experiment"], row["protocol"]), [(row["experiment"], row["protocol"])])]
+        if "ensemble" in row:
+            members = self.catalogue["ensembles"][row["ensemble"]]["members"]
+            return [(self.ensemble_scores(row["ensemble"]), [(m["experiment"], m["protocol"]) for m in members])]
+        return [(self.scores(exp, row["protocol"]), [(exp, row["protocol"])]) for exp in row.get("mean_over", [])]
+
     def _row_members(self, row):
         """(experiment, protocol) pairs a row's numbers come from; empty for quoted rows."""
-        if "experiment" in row:
-            return [(row["experiment"], row["protocol"])]
-        if "ensemble" in row:
-            return [(m["experiment"], m["protocol"]) for m in self.catalogue["ensembles"][row["ensemble"]]["members"]]
-        return []
+        return [member for _, members in self._row_evaluations(row) for member in members]
 
     def row_is_run(self, row):
         """False for quoted rows and rows citing an experiment this configuration skips."""
@@ -322,11 +328,9 @@ class Plan:
         for _, row in self._rows([table]):
             if not self.row_is_run(row):
                 continue
-            if "ensemble" in row:
-                inputs.add(self.ensemble_scores(row["ensemble"]))
-            else:
-                inputs.add(self.scores(row["experiment"], row["protocol"]))
-            inputs.update(self.flops_path(exp, proto) for exp, proto in self._row_members(row))
+            for scores, members in self._row_evaluations(row):
+                inputs.add(scores)
+                inputs.update(self.flops_path(exp, proto) for exp, proto in members)
         return sorted(inputs)
 
     def _views(self, protocol):
@@ -341,18 +345,17 @@ class Plan:
             out = {key: copy.deepcopy(row[key]) for key in ("label", "group", "paper", "certainty", "note", "views")
                    if key in row}
             out["source"] = "quoted" if row.get("quoted") else "reproduced"
-            if "experiment" in row:
-                out["experiment"], out["protocol"] = row["experiment"], row["protocol"]
-            if "ensemble" in row:
-                out["ensemble"] = row["ensemble"]
+            for key in ("experiment", "ensemble", "mean_over", "protocol"):
+                if key in row:
+                    out[key] = copy.deepcopy(row[key])
             if out["source"] == "reproduced" and not self.row_is_run(row):
                 out["source"] = "not run"
                 out["note"] = "; ".join(filter(None, [row.get("note"), "skipped in this configuration"]))
             elif out["source"] == "reproduced":
-                out["scores"] = (self.ensemble_scores(row["ensemble"]) if "ensemble" in row
-                                 else self.scores(row["experiment"], row["protocol"]))
-                out["members"] = [{"experiment": exp, "protocol": proto, "views": self._views(proto),
-                                   "flops": self.flops_path(exp, proto)} for exp, proto in self._row_members(row)]
+                out["evaluations"] = [
+                    {"scores": scores, "members": [{"experiment": exp, "protocol": proto, "views": self._views(proto),
+                                                    "flops": self.flops_path(exp, proto)} for exp, proto in members]}
+                    for scores, members in self._row_evaluations(row)]
             rows.append(out)
         return {
             "table": table,

@@ -1,8 +1,8 @@
 """Writing a reproduced table beside the paper's numbers: results/tables/<table>.csv and .md.
 
-The input is a table plan (Plan.table_plan, stored as JSON by the workflow): rows with the scores file of the
-experiment or ensemble, the FLOPs file and view count of each member, and the paper's numbers with their
-certainty. A value the paper did not report, or that a row does not reproduce, is left empty.
+The input is a table plan (Plan.table_plan, stored as JSON by the workflow): rows with their evaluations (the
+scores file of the experiment or ensemble, the FLOPs file and view count of each member; several for a row that
+averages dataset splits), and the paper's numbers with their certainty. A value the paper did not report, or that a row does not reproduce, is left empty.
 """
 
 import csv
@@ -27,28 +27,37 @@ def _diff(ours, paper):
     return None if ours is None or paper is None else ours - paper
 
 
-def reproduce_row(row):
-    """The reproduced numbers of one planned row: top1/top5 from its scores, GFLOPs summed over views."""
-    if row["source"] != "reproduced":
-        return {key: None for key in METRICS}
-    scores = read_json(row["scores"])
+def _evaluate(evaluation):
+    """top1, top5 and GFLOPs (summed over the members' views) of one scores file of a row."""
+    scores = read_json(evaluation["scores"])
     for key in ("top1", "top5"):
         if key not in scores:
-            raise ConfigError(f"{row['scores']}: no {key!r}; rerun the test/fuse rule that writes it")
-    per_member = []
-    for member in row["members"]:
+            raise ConfigError(f"{evaluation['scores']}: no {key!r}; rerun the test/fuse rule that writes it")
+    per_view = []
+    for member in evaluation["members"]:
         gflops = read_json(member["flops"]).get("gflops")
         if gflops is None:
             raise ConfigError(f"{member['flops']}: no 'gflops'; rerun count_flops for it")
-        per_member.append((gflops, member["views"]))
-    total = sum(gflops * views for gflops, views in per_member)
-    single = len(per_member) == 1
+        per_view.append((gflops, member["views"]))
     return {
         "top1": float(scores["top1"]),
         "top5": float(scores["top5"]),
-        "gflops": total,
-        "gflops_per_view": per_member[0][0] if single else None,
+        "gflops": sum(gflops * views for gflops, views in per_view),
+        "gflops_per_view": per_view[0][0] if len(per_view) == 1 else None,
     }
+
+
+def reproduce_row(row):
+    """The reproduced numbers of one planned row: the mean over its evaluations (one, except for rows averaged
+    over dataset splits) of top1/top5 and of the GFLOPs, which sum over an ensemble's members and views."""
+    if row["source"] != "reproduced":
+        return {key: None for key in METRICS}
+    results = [_evaluate(evaluation) for evaluation in row["evaluations"]]
+    mean = {}
+    for key in METRICS:
+        values = [result[key] for result in results]
+        mean[key] = None if None in values else sum(values) / len(values)
+    return mean
 
 
 def build_rows(plan):
@@ -57,7 +66,8 @@ def build_rows(plan):
     for row in plan["rows"]:
         ours = reproduce_row(row)
         paper = row.get("paper", {})
-        views = row.get("views") or (row["members"][0]["views"] if len(row.get("members", [])) == 1 else None)
+        members = row["evaluations"][0]["members"] if row.get("evaluations") else []
+        views = row.get("views") or (members[0]["views"] if len(members) == 1 else None)
         paper_per_view = paper.get("gflops_per_view")
         if paper_per_view is None and paper.get("gflops") is not None and views:
             paper_per_view = paper["gflops"] / views
@@ -67,7 +77,7 @@ def build_rows(plan):
             "row": row["label"],
             "group": row.get("group", ""),
             "source": row["source"],
-            "experiment": row.get("experiment", row.get("ensemble", "")),
+            "experiment": row.get("experiment", row.get("ensemble", " ".join(row.get("mean_over", [])))),
             "protocol": row.get("protocol", ""),
             "views": "" if views is None else str(views),
             "top1": _number(ours["top1"], 2),
