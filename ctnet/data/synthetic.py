@@ -181,7 +181,7 @@ def make_synthetic(out: str | Path, num_videos: int = 480, seed: int = 0, size: 
         suffix = ".webm" if i % 2 == 0 else ".mp4"
         final = video_dir / f"{video_id}{suffix}"
         tmp = video_dir / f".{video_id}.tmp{suffix}"
-        encode_video(tmp, frames)
+        encode_video(tmp, frames, lossless=True)  # the same pixels on every run: see video.LOSSLESS
         os.replace(tmp, final)
         template = templates[label]
         (val if is_val[i] else train).append({

@@ -14,6 +14,11 @@ ENCODERS = {
     ".webm": ("libvpx-vp9", {"deadline": "realtime", "cpu-used": "8", "crf": "20", "b": "0"}),
     ".avi": ("mpeg4", {"qscale": "3"}),
 }
+# Lossless settings for data that must decode to the same pixels on every run. x264 does not always make the same
+# decisions for the same frames (measured with PyAV: about 1 encode in 8 of one 48 px clip differed under
+# concurrent load, with one thread or several), so a lossy seeded dataset differs from run to run, and so does
+# every training on it.
+LOSSLESS = {".mp4": {"qp": "0"}, ".webm": {"lossless": "1"}}
 
 
 class VideoDecodeError(RuntimeError):
@@ -65,13 +70,17 @@ def decode_frames(path: str | Path, short_side: int = 256) -> Iterator[av.VideoF
             raise VideoDecodeError(f"truncated: decoded {count} of {expected} frames")
 
 
-def encode_video(path: str | Path, frames: np.ndarray, fps: int = 12) -> None:
+def encode_video(path: str | Path, frames: np.ndarray, fps: int = 12, lossless: bool = False) -> None:
     """Write uint8 RGB frames ``(F, H, W, 3)`` (even ``H`` and ``W``) to ``path``; the codec follows the
-    suffix (.mp4 H.264, .webm VP9, .avi MPEG-4 Part 2)."""
+    suffix (.mp4 H.264, .webm VP9, .avi MPEG-4 Part 2). ``lossless``: exact YUV 4:2:0 (.mp4 and .webm only)."""
     path = Path(path)
     if path.suffix not in ENCODERS:
         raise ValueError(f"cannot encode {path}: the suffix must be one of {sorted(ENCODERS)}")
     codec, options = ENCODERS[path.suffix]
+    if lossless:
+        if path.suffix not in LOSSLESS:
+            raise ValueError(f"cannot encode {path} losslessly: use one of {sorted(LOSSLESS)}")
+        options = {key: value for key, value in options.items() if key != "crf"} | LOSSLESS[path.suffix]
     _, height, width, _ = frames.shape
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
