@@ -91,7 +91,8 @@ def main(argv=None):
             if vary_key:
                 assign(spec, vary_key, yaml.safe_load(value))
             label = exp if vary_key is None else f"{exp} {vary_key}={value}"
-            missing = [path for path in (spec["data"]["train_list"], spec["data"]["val_list"]) if not Path(path).is_file()]
+            lists = (spec["data"]["train_list"], spec["data"]["val_list"])
+            missing = [path for path in lists if not Path(path).is_file()]
             if missing:
                 raise SystemExit(f"error: {missing[0]} not found; build the data first (see this script's docstring)")
             for seed in args.seeds:

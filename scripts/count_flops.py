@@ -4,13 +4,11 @@ scripts/count_flops.py --experiment E.yaml --num-classes N --out F.json [--size 
 writes {"gflops", "params_m", "trainable_params_m", "frames", "size", "views"} (docs/experiment.md).
 """
 import argparse
-import json
-import os
 import sys
-import tempfile
 
 import yaml
 
+from ctnet.atomic import write_json_atomic
 from ctnet.flops import count_flops
 from ctnet.models import build_model
 
@@ -48,11 +46,7 @@ def main(argv=None):
     frames = model.num_segments
     result = count_flops(model, frames, args.size, args.views)
     result.update(frames=frames, size=args.size, views=args.views)
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=out_dir, suffix=".tmp", delete=False) as f:
-        json.dump(result, f, indent=2)
-    os.replace(f.name, args.out)
+    write_json_atomic(args.out, result)
     print(f"{args.experiment}: {result['gflops']:.2f} GFLOPs x{args.views}, {result['params_m']:.2f} M params "
           f"({result['trainable_params_m']:.2f} M trainable)", file=sys.stderr)
 

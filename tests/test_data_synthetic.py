@@ -6,7 +6,6 @@ import torch
 
 from ctnet.data import build_dataset, seed_worker
 from ctnet.data.annotations import index_frames, parse_annotations, write_lists
-from ctnet.data.extract import extract_videos
 from ctnet.data.synthetic import PAIRS, class_templates, make_synthetic, render_forward
 from ctnet.data.transforms import check_flip_label_map
 from ctnet.data.video import decode_frames

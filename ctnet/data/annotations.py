@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..atomic import write_text_atomic
 from .extract import count_frames, read_manifests
 
 
@@ -268,10 +269,7 @@ def parse_annotations(dataset: str, annotations: str | Path, index: FrameIndex, 
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(f"{line}\n" for line in lines)
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(f"{line}\n" for line in lines))
 
 
 def write_lists(splits: Splits, out: str | Path) -> dict[str, Path]:

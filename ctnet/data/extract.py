@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-
+from ..atomic import atomic_path
 from ..progress import progress_bar
 from .video import VideoDecodeError, decode_frames
 
@@ -91,12 +91,10 @@ def extract_video(path: str | Path, out_root: str | Path, short_side: int = 256,
 
 
 def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def output_names(shard: tuple[int, int]) -> tuple[str, str]:
@@ -114,7 +112,8 @@ def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 2
     out_root.mkdir(parents=True, exist_ok=True)
     paths = list_videos(videos)[shard[0]::shard[1]]
     outcomes: list[Outcome] = []
-    bar = progress_bar(total=len(paths), desc=f"extracting shard {shard[0]}/{shard[1]}", unit="video", disable=not progress)
+    bar = progress_bar(total=len(paths), desc=f"extracting shard {shard[0]}/{shard[1]}", unit="video",
+                       disable=not progress)
     if workers <= 1:
         for path in paths:
             outcomes.append(extract_video(path, out_root, short_side, quality))

@@ -10,13 +10,11 @@ dataset goes through the same extraction and parsing path as the real ones.
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path, write_json_atomic
 from ..progress import progress_bar
 from .video import encode_video
 
@@ -136,13 +134,6 @@ def render_forward(motion: str, rng: np.random.Generator, size: int, num_frames:
     return np.clip(frames, 0, 255).astype(np.uint8), thing
 
 
-def _write_json(path: Path, data) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
-
-
 def make_synthetic(out: str | Path, num_videos: int = 480, seed: int = 0, size: int = 64, num_frames: int = 32,
                    num_classes: int = 10, val_fraction: float = 0.2, progress: bool = True) -> dict:
     """Write ``out/videos/<id>.{webm,mp4}`` and ``out/annotations/{labels,train,validation}.json`` (the SSv2
@@ -179,16 +170,15 @@ def make_synthetic(out: str | Path, num_videos: int = 480, seed: int = 0, size: 
         video_id = str(i + 1)
         # Alternate containers so both the VP9/webm (SSv2) and H.264/mp4 (Kinetics, UCF101) paths are exercised.
         suffix = ".webm" if i % 2 == 0 else ".mp4"
-        final = video_dir / f"{video_id}{suffix}"
-        tmp = video_dir / f".{video_id}.tmp{suffix}"
-        encode_video(tmp, frames, lossless=True)  # the same pixels on every run: see video.LOSSLESS
-        os.replace(tmp, final)
+        with atomic_path(video_dir / f"{video_id}{suffix}") as tmp:
+            encode_video(tmp, frames, lossless=True)  # the same pixels on every run: see video.LOSSLESS
         template = templates[label]
         (val if is_val[i] else train).append({
             "id": video_id, "label": template.replace("[something]", thing).replace("[Something]",
                                                                                       thing.capitalize()),
             "template": template, "placeholders": [thing]})
-    _write_json(ann_dir / "labels.json", {t.replace("[", "").replace("]", ""): str(i) for i, t in enumerate(templates)})
-    _write_json(ann_dir / "train.json", train)
-    _write_json(ann_dir / "validation.json", val)
+    write_json_atomic(ann_dir / "labels.json",
+                      {t.replace("[", "").replace("]", ""): str(i) for i, t in enumerate(templates)}, indent=1)
+    write_json_atomic(ann_dir / "train.json", train, indent=1)
+    write_json_atomic(ann_dir / "validation.json", val, indent=1)
     return {"videos": num_videos, "train": len(train), "val": len(val), "classes": num_classes}

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .io import atomic_path
+from ctnet.atomic import atomic_path
 
 LAST_CHECKPOINT = "last.pt"
 

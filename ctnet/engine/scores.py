@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_path, write_json
+from ctnet.atomic import atomic_path, write_json_atomic
 from .metrics import classification_metrics
 
 SCORE_KEYS = ("video_ids", "labels", "scores", "class_names")
@@ -34,7 +34,7 @@ def save_scores(path, video_ids, labels, scores, class_names, protocol, experime
     with atomic_path(path) as tmp:
         np.savez(tmp, video_ids=video_ids, labels=labels, scores=scores, class_names=class_names)
     metrics = {**classification_metrics(scores, labels), "protocol": protocol, "experiment": experiment}
-    write_json(metrics_path(path), metrics)
+    write_json_atomic(metrics_path(path), metrics)
     return metrics
 
 

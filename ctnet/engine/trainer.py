@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ctnet import data, models
+from ctnet.atomic import write_text_atomic
 from ctnet.data.dataset import DEFAULTS as DATA_DEFAULTS, read_classes
 from ctnet.progress import progress_bar
 
@@ -31,7 +32,6 @@ from .checkpoint import (LAST_CHECKPOINT, load_checkpoint, load_finetune_weights
 from .distributed import (ResumableDistributedSampler, any_rank, shard_indices, steps_per_epoch,
                           sum_over_ranks)
 from .evaluator import autocast_context, evaluate_dataset
-from .io import write_text
 from .schedule import WarmupCosine, scaled_lr
 
 logger = logging.getLogger(__name__)
@@ -251,8 +251,8 @@ class Trainer:
                             generator=worker_generator(self.exp["seed"], self.epoch, self.ctx.rank),
                             pin_memory=self.on_cuda, drop_last=True)
         progress = progress_bar(loader, desc=f"epoch {self.epoch + 1}/{self.cfg['epochs']}", unit="step",
-                        initial=self.step_in_epoch, total=self.steps_per_epoch, disable=not self.ctx.is_main,
-                        dynamic_ncols=True)
+                                initial=self.step_in_epoch, total=self.steps_per_epoch, disable=not self.ctx.is_main,
+                                dynamic_ncols=True)
         started = time.monotonic()
         for clips, labels in progress:
             loss, correct = self.train_step(clips, labels)
@@ -354,4 +354,4 @@ def write_metrics(path, rows):
     writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, restval="")
     writer.writeheader()
     writer.writerows(rows)
-    write_text(path, buffer.getvalue())
+    write_text_atomic(path, buffer.getvalue())

@@ -106,7 +106,7 @@ def load_catalogue(path, root):
 
     for name in raw:
         flatten(name, [])
-    for name, entry in flat.items():
+    for name in flat:
         chain = [name]
         while "init_from" in flat[chain[-1]]:
             source = flat[chain[-1]]["init_from"]

@@ -1,37 +1,19 @@
-"""Atomic file writing and YAML/JSON reading with errors that name the file."""
+"""YAML/JSON reading with errors that name the file, and atomic YAML writing."""
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
+
+from ctnet.atomic import write_text_atomic
 
 
 class ConfigError(ValueError):
     """A configuration or table-spec problem, phrased as one line naming the file and the fix."""
 
 
-def write_text_atomic(path, text):
-    """Write `text` to `path` through a temporary file in the same folder, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_yaml_atomic(path, data):
     write_text_atomic(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110))
-
-
-def write_json_atomic(path, data):
-    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_yaml(path):

@@ -1,10 +1,9 @@
 """Shared pieces of the plotting scripts: reading a table CSV back as numbers, saving a figure atomically."""
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 
+from ctnet.atomic import atomic_path
 from ctnet.workflow.tables import COLUMNS
 
 NUMERIC = ("views", "top1", "top5", "gflops", "gflops_per_view",
@@ -30,13 +29,5 @@ def read_table_csv(path):
 
 def save_figure(fig, path, dpi=150):
     """Save `fig` as PNG through a temporary file in the same folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

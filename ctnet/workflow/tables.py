@@ -2,13 +2,15 @@
 
 The input is a table plan (Plan.table_plan, stored as JSON by the workflow): rows with their evaluations (the
 scores file of the experiment or ensemble, the FLOPs file and view count of each member; several for a row that
-averages dataset splits), and the paper's numbers with their certainty. A value the paper did not report, or that a row does not reproduce, is left empty.
+averages dataset splits), and the paper's numbers with their certainty. A value the paper did not report, or
+that a row does not reproduce, is left empty.
 """
 
 import csv
 import io
 
-from ctnet.workflow.io import ConfigError, read_json, write_text_atomic
+from ctnet.atomic import write_text_atomic
+from ctnet.workflow.io import ConfigError, read_json
 
 COLUMNS = [
     "table", "row", "group", "source", "experiment", "protocol", "views",

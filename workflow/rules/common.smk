@@ -6,7 +6,8 @@ from snakemake.utils import min_version, update_config
 import ctnet.workflow.plots
 import ctnet.workflow.tables
 from ctnet.workflow import Plan
-from ctnet.workflow.io import read_yaml, write_json_atomic, write_yaml_atomic
+from ctnet.atomic import write_json_atomic
+from ctnet.workflow.io import read_yaml, write_yaml_atomic
 
 min_version("9.0")
 

@@ -1,4 +1,7 @@
-"""Atomic file writes: a crash or a kill leaves either the old file or the new one, never half of one."""
+"""Atomic file writes: a crash or a kill leaves either the old file or the new one, never half of one.
+
+Torch-free, so that the Snakefile (ctnet.workflow) and the data tools import it without the engine.
+"""
 
 import json
 import os
@@ -11,7 +14,8 @@ from pathlib import Path
 def atomic_path(path):
     """Yield a temporary path beside `path`; on success it replaces `path` in one step, on error it is removed.
 
-    The temporary file keeps `path`'s suffix because some writers (numpy's savez) append one otherwise.
+    The temporary file keeps `path`'s suffix because some writers (numpy's savez, video encoders chosen by
+    suffix) need or append one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,11 +29,10 @@ def atomic_path(path):
         raise
 
 
-def write_json(path, data):
+def write_text_atomic(path, text):
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.write_text(text, encoding="utf-8")
 
 
-def write_text(path, text):
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
+def write_json_atomic(path, data, indent=2):
+    write_text_atomic(path, json.dumps(data, indent=indent) + "\n")
