@@ -5,7 +5,7 @@ Torch-free, so that the Snakefile (ctnet.workflow) and the data tools import it 
 
 import json
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,12 +15,18 @@ def atomic_path(path):
     """Yield a temporary path beside `path`; on success it replaces `path` in one step, on error it is removed.
 
     The temporary file keeps `path`'s suffix because some writers (numpy's savez, video encoders chosen by
-    suffix) need or append one.
+    suffix) need or append one. It is created with mode 0666 less the umask, as `open` would create `path`
+    (tempfile.mkstemp's 0600 would leave tables, scores and weights unreadable to the rest of a lab).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
+    while True:
+        tmp = path.parent / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         yield Path(tmp)
         os.replace(tmp, path)

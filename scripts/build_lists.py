@@ -3,6 +3,8 @@
 
 Writes OUT/train.txt and OUT/val.txt ("frame_dir num_frames label" per line, the TSM format), OUT/classes.txt
 (class names in label order) and OUT/missing.txt ("split video_id" for annotated videos without frames).
+Some missing videos are normal (lost downloads) and only reported; a split with none found is an error (exit 2),
+as it means a wrong --frames folder.
 """
 import argparse
 import sys
@@ -25,6 +27,11 @@ def main(argv=None) -> int:
         splits = parse_annotations(args.dataset, args.annotations, index, args.split)
     except (ValueError, FileNotFoundError) as exc:
         parser.exit(2, f"build_lists.py: error: {exc}\n")
+    for split, ids in splits.missing.items():
+        if ids and not splits.records[split]:
+            parser.exit(2, f"build_lists.py: error: none of the {len(ids)} annotated {split} videos of "
+                           f"{args.annotations} has frames in {args.frames} (no folder {ids[0]}/, for one); point "
+                           "--frames at the frames extracted from this dataset's videos, or extract them first\n")
     paths = write_lists(splits, args.out)
     for split in ("train", "val"):
         found, missing = len(splits.records[split]), len(splits.missing[split])

@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Extract JPEG frames from videos in the TSM layout: OUT/<video_id>/img_00001.jpg ...
 
-Writes OUT/manifest[.shard-I-of-N].csv (video_id,num_frames) and OUT/failures[...].csv (video_id,path,reason);
-exits with status 1 when any video failed, after processing all the others. Re-running skips finished videos.
+Writes OUT/manifest[.shard-I-of-N].csv (video_id,num_frames) and OUT/failures[...].csv (video_id,path,reason)
+and warns about each failed video; exits with status 1 only when more than --max-failed-fraction of the shard's
+videos failed (downloads always hold a few broken ones), after processing all the others; 2 on bad arguments or
+when --videos holds no videos. Re-running skips finished videos.
 """
 import argparse
 import sys
 
-from ctnet.data.extract import extract_videos, output_names, parse_shard
+from ctnet.data.extract import extract_videos, failures_exceed, output_names, parse_shard
 
 
 def main(argv=None) -> int:
@@ -18,17 +20,29 @@ def main(argv=None) -> int:
     parser.add_argument("--shard", default="0/1", help="I/N: handle every N-th video starting at I (0-based)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality (1-95)")
+    parser.add_argument("--max-failed-fraction", type=float, default=0.05,
+                        help="exit with status 1 when more than this share of the shard's videos failed (0-1)")
     args = parser.parse_args(argv)
     try:
+        if not 0 <= args.max_failed_fraction <= 1:
+            raise ValueError(f"--max-failed-fraction must be in 0..1, got {args.max_failed_fraction}")
         shard = parse_shard(args.shard)
         outcomes = extract_videos(args.videos, args.out, args.short_side, shard, args.workers, args.quality)
     except (ValueError, FileNotFoundError) as exc:
         parser.exit(2, f"extract_frames.py: error: {exc}\n")
     failed = [o for o in outcomes if o.reason]
     manifest, failures = output_names(shard)
+    for outcome in failed:
+        print(f"extract_frames.py: warning: {outcome.path}: {outcome.reason}", file=sys.stderr)
     print(f"{len(outcomes) - len(failed)} videos extracted ({sum(o.num_frames for o in outcomes)} frames) "
           f"-> {args.out}/{manifest}; {len(failed)} failed -> {args.out}/{failures}")
-    return 1 if failed else 0
+    if failures_exceed(len(failed), len(outcomes), args.max_failed_fraction):
+        print(f"extract_frames.py: error: {len(failed)} of {len(outcomes)} videos failed "
+              f"({100 * len(failed) / len(outcomes):.1f}%), more than --max-failed-fraction "
+              f"{args.max_failed_fraction}; see {args.out}/{failures}, then repair or remove those videos, "
+              "or raise max_failed_fraction in this source's config", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

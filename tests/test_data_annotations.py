@@ -133,12 +133,19 @@ def test_index_prefers_manifests(tmp_path):
     assert index_frames(frames) == {"a": ("a", 2), "b": ("b", 3)}
 
 
-def test_build_lists_command_writes_tsm_lists(tmp_path, capsys):
+def _ucf101_annotations(tmp_path, class_ind, trainlist, testlist):
+    """A UCF101 annotation folder of split 1."""
     ann = tmp_path / "ann"
     ann.mkdir()
-    (ann / "classInd.txt").write_text("1 Archery\n2 Biking\n")
-    (ann / "trainlist01.txt").write_text("Archery/v_Archery_g01_c01.avi 1\nBiking/v_Biking_g02_c01.avi 2\n")
-    (ann / "testlist01.txt").write_text("Biking/v_Biking_g03_c01.avi\n")
+    for name, text in (("classInd.txt", class_ind), ("trainlist01.txt", trainlist), ("testlist01.txt", testlist)):
+        (ann / name).write_text(text)
+    return ann
+
+
+def test_build_lists_command_writes_tsm_lists(tmp_path, capsys):
+    ann = _ucf101_annotations(tmp_path, "1 Archery\n2 Biking\n",
+                              "Archery/v_Archery_g01_c01.avi 1\nBiking/v_Biking_g02_c01.avi 2\n",
+                              "Biking/v_Biking_g03_c01.avi\n")
     frames = _frames_root(tmp_path, {"v_Archery_g01_c01": 4, "v_Biking_g03_c01": 6})
     out = tmp_path / "lists"
     main = load_script("build_lists").main
@@ -160,3 +167,60 @@ def test_write_lists_round_trips(tmp_path):
     paths = write_lists(splits, tmp_path)
     assert [(e.frame_dir, e.num_frames, e.label) for e in read_list(paths["train"])] == [("dir with space", 7, 1)]
     assert read_classes(paths["classes"]) == ["a b", "c"]
+
+
+SSV2_LABELS = json.dumps({"Holding something": "0"})
+SSV2_ENTRY = {"id": "6", "label": "holding a pen", "template": "Holding [something]", "placeholders": ["a pen"]}
+UCF_LISTS = {"trainlist01.txt": "YoYo/v_YoYo_g09_c02.avi 1\n", "testlist01.txt": "YoYo/v_YoYo_g01_c01.avi\n"}
+
+
+@pytest.mark.parametrize("dataset,files,where,says", [
+    ("sthv2", {"labels.json": SSV2_LABELS, "train.json": '[{"id": "6",', "validation.json": "[]"},
+     "train.json:1", "not valid JSON"),
+    ("sthv2", {"labels.json": '{"Holding something": "zero"}', "train.json": "[]", "validation.json": "[]"},
+     "labels.json", "label 'zero'"),
+    ("sthv2", {"labels.json": SSV2_LABELS, "train.json": json.dumps({"6": SSV2_ENTRY}), "validation.json": "[]"},
+     "train.json", "top level is a dict"),
+    ("sthv2", {"labels.json": SSV2_LABELS, "validation.json": "[]",
+               "train.json": json.dumps([SSV2_ENTRY, {k: v for k, v in SSV2_ENTRY.items() if k != "template"}])},
+     "train.json, entry 2", "no 'template'"),
+    ("kinetics400", {"k400_train.csv": KINETICS_TRAIN + "abseiling,fff\n", "k400_val.csv": KINETICS_VAL},
+     "k400_train.csv:5", "too few fields"),
+    ("kinetics400", {"k400_train.csv": KINETICS_TRAIN, "k400_val.csv": KINETICS_VAL + "abseiling,ggg,start,9,val\n"},
+     "k400_val.csv:4", "time_start 'start'"),
+    ("ucf101", {"classInd.txt": "1 ApplyEyeMakeup\n2YoYo\n", **UCF_LISTS}, "classInd.txt:2", "'2YoYo'"),
+    ("ucf101", {"classInd.txt": "1 ApplyEyeMakeup\nYoYo 2\n", **UCF_LISTS}, "classInd.txt:2", "'YoYo 2'"),
+    ("ucf101", {"classInd.txt": "1 YoYo\n", **UCF_LISTS, "testlist01.txt": "\nJuggling/v_Juggling_g01_c01.avi\n"},
+     "testlist01.txt:2", "in no class of classInd.txt"),
+])
+def test_malformed_annotations_name_the_file_and_line(tmp_path, capsys, dataset, files, where, says):
+    ann = tmp_path / "ann"
+    ann.mkdir()
+    for name, text in files.items():
+        (ann / name).write_text(text)
+    main = load_script("build_lists").main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset", dataset, "--annotations", str(ann), "--frames", str(_frames_root(tmp_path, {})),
+              "--out", str(tmp_path / "lists")])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1 and "Traceback" not in error
+    assert error.startswith(f"build_lists.py: error: {ann / where}: ") and says in error
+    assert "official" in error  # says what to fix
+    assert not (tmp_path / "lists").exists()
+
+
+def test_build_lists_fails_when_a_split_has_no_frames_at_all(tmp_path, capsys):
+    """Every video of a split missing means a wrong --frames folder, not the few lost downloads of Kinetics."""
+    ann = _ucf101_annotations(tmp_path, "1 Archery\n",
+                              "Archery/v_Archery_g01_c01.avi 1\nArchery/v_Archery_g02_c01.avi 1\n",
+                              "Archery/v_Archery_g03_c01.avi\n")
+    frames = _frames_root(tmp_path, {"v_Archery_g01_c01": 4})
+    main = load_script("build_lists").main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset", "ucf101", "--annotations", str(ann), "--frames", str(frames), "--out", str(tmp_path / "l")])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1
+    assert error.startswith("build_lists.py: error: none of the 1 annotated val videos")
+    for part in (str(ann), str(frames), "--frames", "v_Archery_g03_c01"):
+        assert part in error
+    assert not (tmp_path / "l").exists()

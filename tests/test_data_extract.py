@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ctnet.data.extract import extract_videos, list_videos, parse_shard, read_manifests
-from ctnet.data.video import decode_frames, encode_video, scaled_size
+from ctnet.data.extract import extract_video, extract_videos, failures_exceed, list_videos, parse_shard, read_manifests
+from ctnet.data.video import VideoDecodeError, decode_frames, encode_video, scaled_size
 from helpers import load_script
 
 
@@ -145,3 +145,103 @@ def test_lossless_encoding_decodes_to_the_exact_yuv_pixels(tmp_path, suffix):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="cannot encode .*x.avi losslessly"):
         encode_video(tmp_path / "x.avi", frames, lossless=True)
+
+
+def test_failure_threshold_is_a_fraction_of_the_shard():
+    assert not failures_exceed(0, 0, 0.05)  # a shard with no videos (fewer videos than shards)
+    assert not failures_exceed(1, 20, 0.05)
+    assert failures_exceed(2, 20, 0.05)
+    assert failures_exceed(1, 1000, 0) and not failures_exceed(0, 1000, 0)
+    assert not failures_exceed(10, 10, 1)
+
+
+def test_command_line_tolerates_a_few_broken_videos(videos, tmp_path, capsys):
+    main = load_script("extract_frames").main
+    args = ["--videos", str(videos), "--out", str(tmp_path), "--short-side", "32"]
+    assert main(args + ["--max-failed-fraction", "0.5"]) == 0  # 3 of 6
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("extract_frames.py: ")]
+    assert len(warnings) == 3 and all(w.startswith("extract_frames.py: warning: ") for w in warnings)
+    assert any(str(videos / "empty.mp4") in w and w.endswith(": empty file") for w in warnings)
+    assert main(args) == 1  # the default, 0.05
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("extract_frames.py: error: 3 of 6 videos failed (50.0%)")
+    for part in ("0.05", str(tmp_path / "failures.csv"), "max_failed_fraction"):
+        assert part in error
+    with pytest.raises(SystemExit) as exit_info:
+        main(args + ["--max-failed-fraction", "1.5"])
+    assert exit_info.value.code == 2 and "--max-failed-fraction must be in 0..1" in capsys.readouterr().err
+
+
+def test_empty_listing_is_an_error_but_an_empty_shard_is_not(videos, tmp_path, capsys):
+    main = load_script("extract_frames").main
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "notes.txt").write_text("no videos here\n")
+    (tmp_path / "empty.txt").write_text("\n")
+    for source, says in ((tmp_path / "none", "no videos found (looked for .3gp, "),
+                         (tmp_path / "empty.txt", "the list file names no videos")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--videos", str(source), "--out", str(tmp_path / "out")])
+        error = capsys.readouterr().err
+        assert exit_info.value.code == 2 and error.count("\n") == 1
+        assert error.startswith(f"extract_frames.py: error: --videos {source}: {says}")
+    one = tmp_path / "one.txt"
+    one.write_text(f"{videos / 'ssv2_7.webm'}\n")
+    assert main(["--videos", str(one), "--out", str(tmp_path / "out"), "--shard", "1/2"]) == 0
+    assert "0 videos extracted" in capsys.readouterr().out
+
+
+def _cut(path, fraction=0.55):
+    """A copy of ``path`` that keeps only its first ``fraction`` of bytes, as an interrupted download does."""
+    data = path.read_bytes()
+    cut = path.with_name(f"cut_{path.name}")
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    return cut
+
+
+def test_truncated_webm_is_reported(tmp_path):
+    """WebM has no frame count in its header, so a cut file used to decode to fewer frames without an error."""
+    encode_video(tmp_path / "v.webm", _frames(16))
+    cut = _cut(tmp_path / "v.webm")
+    with pytest.raises(VideoDecodeError, match=r"^truncated: decoded 0\.\d+ s of 1\.33 s$"):
+        list(decode_frames(cut, short_side=0))
+    outcome = extract_video(cut, tmp_path / "frames", short_side=0)
+    assert outcome.num_frames == 0 and outcome.reason.startswith("truncated: decoded")
+    assert not (tmp_path / "frames" / "cut_v").exists()
+
+
+def _encode_with_audio(path, frames, audio_seconds):
+    """A WebM whose Opus audio (silence) outlasts its video, as downloads from video sites often do."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libvpx-vp9", rate=12)
+        video.width, video.height, video.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        audio = container.add_stream("libopus", rate=48000)
+        for image in frames:
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        for pts in range(0, int(audio_seconds * 48000), 960):
+            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 960), np.float32), format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = 48000, pts
+            for packet in audio.encode(chunk):
+                container.mux(packet)
+        for packet in audio.encode():
+            container.mux(packet)
+
+
+def test_webm_truncation_uses_the_video_track_duration(tmp_path):
+    """The container's duration is the longest track's: a 3 s soundtrack over 1.33 s of video is not a cut video."""
+    _encode_with_audio(tmp_path / "a.webm", _frames(16), audio_seconds=3)
+    assert len(list(decode_frames(tmp_path / "a.webm", short_side=0))) == 16
+    with pytest.raises(VideoDecodeError, match=r"of 1\.33 s$"):
+        list(decode_frames(_cut(tmp_path / "a.webm"), short_side=0))
+
+
+@pytest.mark.parametrize("suffix,lossless", [(".mp4", False), (".mp4", True), (".webm", False), (".webm", True),
+                                             (".avi", False)])
+def test_complete_videos_are_not_reported_truncated(tmp_path, suffix, lossless):
+    # Random frames: lossless VP9 fails to encode more than about 20 of them (libvpx: "Compressed data buffer too
+    # small"), so the counts stay below that.
+    for count in (1, 2, 7, 16):
+        encode_video(tmp_path / f"v{count}{suffix}", _frames(count, seed=count), fps=12, lossless=lossless)
+        assert len(list(decode_frames(tmp_path / f"v{count}{suffix}", short_side=0))) == count

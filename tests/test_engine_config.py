@@ -13,7 +13,7 @@ import yaml
 
 from ctnet.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ctnet.engine.distributed import ResumableDistributedSampler, steps_per_epoch
-from ctnet.engine.experiment import ExperimentError, load_experiment, resolve_experiment
+from ctnet.experiment import ExperimentError, load_experiment, resolve_experiment
 from ctnet.engine.schedule import lr_factor, scaled_lr
 
 REPO = Path(__file__).resolve().parents[1]

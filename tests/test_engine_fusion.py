@@ -105,3 +105,23 @@ def test_fuse_script_writes_files_and_refuses_misaligned_ids(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "video ids do not match" in done.stderr
     assert not (tmp_path / "g.npz").exists()
+
+
+@pytest.mark.parametrize("content", ["truncated", "text", "npy", "pickle"])
+def test_unreadable_scores_file_is_one_line_naming_it(tmp_path, content):
+    good = write(tmp_path / "good.npz", ["v1", "v2"], [0, 1], [[1, 0, 0], [0, 1, 0]])
+    bad = tmp_path / "bad.npz"
+    if content == "truncated":
+        bad.write_bytes(good.read_bytes()[:-40])
+    elif content == "text":
+        bad.write_text("video,score\n")
+    elif content == "npy":
+        with open(bad, "wb") as handle:
+            np.save(handle, np.eye(3))
+    else:
+        bad.write_bytes(b"\x80\x04\x95" + bytes(64))
+    with pytest.raises(ScoresError) as err:
+        fuse_scores([good, bad])
+    message = str(err.value)
+    assert message.startswith(f"{bad}: not a readable scores file") and "\n" not in message
+    assert "allow_pickle" not in message

@@ -17,62 +17,15 @@ import torch
 import yaml
 
 from ctnet.data import build_dataset
-from ctnet.data.annotations import index_frames, parse_annotations, write_lists
-from ctnet.data.extract import extract_videos
-from ctnet.data.synthetic import make_synthetic
 from ctnet.engine import NonFiniteLossError, Trainer, load_experiment, train
 from ctnet.engine import test as run_test  # not named test_*: pytest would collect it
 from ctnet.engine.checkpoint import load_checkpoint
 from ctnet.engine.distributed import cleanup_distributed, init_distributed
 from ctnet.engine.evaluator import predict_views
 from ctnet.models import build_model
+from helpers import NUM_CLASSES, ROOT, TINY_MODEL, run_train, write_experiment
 
-REPO = Path(__file__).resolve().parents[1]
-NUM_CLASSES = 4  # left->right, right->left, top->bottom, bottom->top: only frame order tells pairs apart
-
-TINY_MODEL = {"backbone": "resnet50", "module": "ct", "num_segments": 4, "base_width": 8, "dropout": 0.0}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a small shared CPU, more threads than free cores spin and run many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def synthetic_lists(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synthetic")
-    make_synthetic(root, num_videos=160, seed=0, size=32, num_frames=16, num_classes=NUM_CLASSES, progress=False)
-    extract_videos(root / "videos", root / "frames", short_side=0, progress=False)
-    write_lists(parse_annotations("sthv2", root / "annotations", index_frames(root / "frames")), root / "lists")
-    # A 16-video subset (4 per class) that a few CPU minutes of training can fit.
-    lines = (root / "lists/train.txt").read_text().splitlines()
-    subset = []
-    for label in range(NUM_CLASSES):
-        subset += [line for line in lines if line.split()[2] == str(label)][:4]
-    (root / "lists/small.txt").write_text("\n".join(subset) + "\n")
-    return root
-
-
-def write_experiment(path, root, name="tiny", **train):
-    exp = {
-        "name": name,
-        "seed": 0,
-        "model": TINY_MODEL,
-        "data": {"dataset": "synthetic", "frames_root": str(root / "frames"),
-                 "train_list": str(root / "lists/train.txt"), "val_list": str(root / "lists/val.txt"),
-                 "classes": str(root / "lists/classes.txt"), "num_frames": 4, "train_size": 32, "scales": [1.0],
-                 "workers": 0},
-        "train": {"epochs": 2, "batch_size": 8, "base_batch": 8, "lr": 0.01, "warmup_epochs": 1,
-                  "weight_decay": 1e-4, "deterministic": True, **train},
-        "protocols": {"1x1": {"size": 32, "views_per_batch": 8},
-                      "2x3": {"clips": 2, "clip_sampling": "twice", "crops": 3, "size": 32, "views_per_batch": 4}},
-    }
-    path.write_text(yaml.safe_dump(exp))
-    return path
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_short_run_learns_and_multiview_test_writes_scores(synthetic_lists, tmp_path):
@@ -115,13 +68,6 @@ def test_views_are_batched_without_changing_scores(synthetic_lists, tmp_path):
     torch.testing.assert_close(all_at_once, expected.mean(1), rtol=1e-4, atol=1e-5)
     probs = predict_views(model, views, 5, "softmax", torch.device("cpu"))
     torch.testing.assert_close(probs, expected.softmax(-1).mean(1), rtol=1e-4, atol=1e-5)
-
-
-def run_train(exp, out, ckpt_dir, *extra):
-    command = [sys.executable, str(REPO / "scripts/train.py"), "--experiment", str(exp), "--out", str(out),
-               "--ckpt-dir", str(ckpt_dir), "--device", "cpu", *extra]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 def test_sigterm_then_restart_resumes_and_matches_uninterrupted_run(synthetic_lists, tmp_path):
@@ -180,7 +126,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(synthetic_lists, t
 
 def test_bad_experiment_is_a_one_line_error(tmp_path):
     (tmp_path / "e.yaml").write_text("name: x\nmodel: {}\n")
-    done = subprocess.run([sys.executable, str(REPO / "scripts/train.py"), "--experiment", str(tmp_path / "e.yaml"),
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/train.py"), "--experiment", str(tmp_path / "e.yaml"),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {tmp_path / 'e.yaml'}: missing required key 'data' (see docs/experiment.md)"

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ctnet.workflow import Plan
@@ -151,3 +152,18 @@ def test_config_mistake_is_one_clear_error(tmp_path):
     assert result.returncode != 0
     assert "config/bad.yaml: scale: Additional properties are not allowed ('trian' was unexpected)" in (
         result.stdout + result.stderr)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("epochs", "ten", "train.epochs must be a positive integer, got 'ten'"),
+    ("momentum", "high", "train.momentum must be a non-negative number, got 'high'"),
+])
+def test_experiment_type_error_fails_the_dry_run(tmp_path, key, value, message):
+    """Caught when the plan is built, not inside a training job (whose failure costs the outputs it removes)."""
+    work = workflow_copy(tmp_path)
+    config = yaml.safe_load((work / "config/smoke.yaml").read_text())
+    config["scale"]["train"][key] = value
+    (work / "config/bad.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(work, "-n", "all_tables", "--configfile", "config/bad.yaml")
+    assert result.returncode != 0
+    assert re.search(rf"config/bad.yaml: experiment \w+: {re.escape(message)}", result.stdout + result.stderr)

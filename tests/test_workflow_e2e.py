@@ -1,7 +1,9 @@
 """The smoke configuration end to end: a table from nothing, the HTML report, rerun triggers that spare training,
-and a training job killed half-way (Snakemake and its job sent SIGTERM) that resumes from its checkpoint."""
+a training job killed half-way (Snakemake and its job sent SIGTERM) that resumes from its checkpoint, finished
+weights that survive an unrecorded or failed rerun, and config paths that reach the shell as data."""
 
 import csv
+import io
 import os
 import re
 import shutil
@@ -12,7 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
+
+from ctnet.data.synthetic import make_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -52,8 +57,6 @@ def test_smoke_table_report_and_rerun_triggers(tmp_path):
         # FLOPs at the paper's convention whatever the scale: the paper's (re-counted) GFLOPs of Table 2e
         assert float(row["gflops"]) == pytest.approx(float(row["paper_gflops"]), abs=0.1)
     assert (work / "results/figures/table2e.png").stat().st_size > 0
-    final = work / "results/train/v1_ctm_8f/final.pt"
-    assert not final.stat().st_mode & 0o222  # protected
 
     report = work / "report.html"
     run(work, "table2e", *smoke, "--report", str(report))
@@ -95,3 +98,62 @@ def test_killed_training_resumes_from_checkpoint(tmp_path):
     log = (work / "results/logs/train/v1_tsn_8f.log").read_text()
     assert "resumed from results/checkpoints/v1_tsn_8f/last.pt at epoch" in log
     assert (work / "results/train/v1_tsn_8f/final.pt").exists()
+
+
+def smoke_variant(work, name, edit):
+    """config/<name>.yaml: the smoke configuration changed by `edit(config)`."""
+    config = yaml.safe_load((work / "config/smoke.yaml").read_text())
+    edit(config)
+    (work / f"config/{name}.yaml").write_text(yaml.safe_dump(config))
+    return ["--configfile", f"config/{name}.yaml"]
+
+
+def test_finished_weights_survive_unrecorded_and_failed_reruns(tmp_path):
+    work = workflow_copy(tmp_path)
+    target = "results/train/v1_tsn_8f/final.pt"
+    final, metrics = work / target, work / "results/train/v1_tsn_8f/metrics.csv"
+    log = work / "results/logs/train/v1_tsn_8f.log"
+    smoke = ["--configfile", "config/smoke.yaml"]
+    run(work, target, "--cores", "1", *smoke)
+    weights, table = final.read_bytes(), metrics.read_text()
+
+    # A training that finished while Snakemake was gone (killed before it recorded the job, which then removed
+    # its outputs): the rerun resumes at the last epoch and owes final.pt and metrics.csv, without training.
+    final.unlink()
+    metrics.unlink()
+    log.unlink()
+    run(work, target, "--cores", "1", *smoke, "--rerun-incomplete")
+    assert "at epoch 2" in log.read_text() and "epoch 1/2:" not in log.read_text()
+    assert metrics.read_text() == table
+
+    # A changed setting whose training fails (a learning rate that makes the loss non-finite): Snakemake removes
+    # final.pt, as it does for any failed job, whoever runs it. The trained weights are kept aside; going back to
+    # the old setting brings them back in seconds.
+    diverging = smoke_variant(work, "diverging", lambda config: config["scale"]["train"].update(lr=1.0e30))
+    failed = subprocess.run(snakemake_args(target, "--cores", "1", *diverging), cwd=work, env=ENV,
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0 and not final.exists()
+    assert "non-finite loss" in log.read_text()
+    run(work, target, "--cores", "1", *smoke)
+    assert "took back" in log.read_text()
+    assert torch.equal(torch.load(final)["model"]["fc.weight"], torch.load(io.BytesIO(weights))["model"]["fc.weight"])
+    assert metrics.read_text() == table
+
+
+def test_config_paths_reach_the_shell_quoted(tmp_path):
+    """A videos folder whose name holds a space and a command substitution is a path, never a command."""
+    work = workflow_copy(tmp_path)
+    videos = work / "data/my vids $(touch PWNED)"
+    make_synthetic(videos.parent / "generated", num_videos=8, seed=0, size=32, num_frames=8, num_classes=4,
+                   progress=False)
+    (videos.parent / "generated/videos").rename(videos)
+
+    def real_source(config):
+        config["sources"] = {"mine": {"kind": "sthv2", "videos": str(videos.relative_to(work)),
+                                      "annotations": "data/generated/annotations", "short_side": 0}}
+        config["datasets"] = {dataset: "mine" for dataset in config["datasets"]}
+
+    spaced = smoke_variant(work, "spaced", real_source)
+    run(work, "results/data/mine/lists/train.txt", "--cores", "1", *spaced)
+    assert not (work / "PWNED").exists() and not list(work.rglob("PWNED"))
+    assert len((work / "results/data/mine/lists/train.txt").read_text().splitlines()) > 0

@@ -78,6 +78,26 @@ def _glob_one(folder: Path, patterns: Iterable[str], what: str) -> Path:
                             "the folder of the official files")
 
 
+def _malformed(where: str, problem: str, expected: str) -> ValueError:
+    """The error for an entry that does not parse, naming the file (and line or entry), so that build_lists.py's
+    one-line message says where and what to fix instead of a bare KeyError or IndexError."""
+    return ValueError(f"{where}: {problem}; expected {expected}, as in the dataset's official file (repair it or "
+                      "download it again)")
+
+
+def _load_json(path: Path, kind: type, expected: str):
+    """A JSON file whose top level must be a ``kind`` (``dict`` or ``list``)."""
+    with open(_require(path), encoding="utf-8") as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise _malformed(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg}, column {exc.colno})",
+                             expected) from None
+    if not isinstance(data, kind):
+        raise _malformed(str(path), f"the top level is a {type(data).__name__}", expected)
+    return data
+
+
 def _assemble(classes: list[str], items: dict[str, list[tuple[str, int]]], index: FrameIndex) -> Splits:
     """``items[split]`` = ``[(video_id, label)]`` -> records for the videos in the index, the rest missing."""
     splits = Splits(classes)
@@ -93,6 +113,9 @@ def _assemble(classes: list[str], items: dict[str, list[tuple[str, int]]], index
     return splits
 
 
+KINETICS_COLUMNS = ("label", "youtube_id", "time_start", "time_end")
+
+
 def _kinetics_rows(folder: Path) -> dict[str, list[dict]]:
     """The official Kinetics-400 CSVs (``label,youtube_id,time_start,time_end,split[,is_cc]``) by split."""
     files = {"train": _glob_one(folder, ["*train*.csv"], "Kinetics training CSV"),
@@ -101,16 +124,29 @@ def _kinetics_rows(folder: Path) -> dict[str, list[dict]]:
     for split, path in files.items():
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            if not {"label", "youtube_id", "time_start", "time_end"} <= set(reader.fieldnames or []):
+            if not set(KINETICS_COLUMNS) <= set(reader.fieldnames or []):
                 raise ValueError(f"{path}: expected the columns label,youtube_id,time_start,time_end,split of the "
                                  "official Kinetics-400 CSVs")
-            rows[split] = list(reader)
+            rows[split] = []
+            for row in reader:
+                # The id is computed here, where the line number is known, so that a bad row names its line.
+                row["video_id"] = kinetics_video_id(row, f"{path}:{reader.line_num}")
+                rows[split].append(row)
     return rows
 
 
-def kinetics_video_id(row: dict) -> str:
-    """``<youtube_id>_<start:06d>_<end:06d>``, the file name of the official download scripts."""
-    return f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}"
+def kinetics_video_id(row: dict, where: str) -> str:
+    """``<youtube_id>_<start:06d>_<end:06d>``, the file name of the official download scripts; ``where`` (the
+    file and line of the row) goes into the error for a short row or a non-numeric time."""
+    expected = "label,youtube_id,time_start,time_end,split with numeric times"
+    if any(row.get(column) is None for column in KINETICS_COLUMNS):
+        raise _malformed(where, "too few fields", expected)
+    try:
+        start, end = int(float(row["time_start"])), int(float(row["time_end"]))
+    except ValueError:
+        raise _malformed(where, f"time_start {row['time_start']!r} or time_end {row['time_end']!r} is not a number",
+                         expected) from None
+    return f"{row['youtube_id']}_{start:06d}_{end:06d}"
 
 
 def _kinetics_items(folder: Path, rows: dict[str, list[dict]]) -> tuple[list[str], dict]:
@@ -121,7 +157,7 @@ def _kinetics_items(folder: Path, rows: dict[str, list[dict]]) -> tuple[list[str
     if unknown:
         raise ValueError(f"{folder}: validation classes {unknown[:3]} never occur in training; use the CSVs of one "
                          "release")
-    items = {split: [(kinetics_video_id(r), label_of[r["label"]]) for r in split_rows]
+    items = {split: [(r["video_id"], label_of[r["label"]]) for r in split_rows]
              for split, split_rows in rows.items()}
     return classes, items
 
@@ -171,21 +207,31 @@ def sthv2_class(template: str) -> str:
     return template.replace("[", "").replace("]", "")
 
 
+SSV2_ENTRY = 'a list of {"id": ..., "label": ..., "template": ..., "placeholders": [...]} entries'
+
+
 def parse_sthv2(folder: Path, index: FrameIndex) -> Splits:
     """Something-Something V2 (and the synthetic dataset): ``labels.json`` (``{class: "label"}``),
     ``train.json`` / ``validation.json`` (``[{"id", "label", "template", "placeholders"}]``)."""
-    with open(_require(folder / "labels.json"), encoding="utf-8") as f:
-        label_of = {name: int(label) for name, label in json.load(f).items()}
+    labels = folder / "labels.json"
+    label_of = {}
+    for name, label in _load_json(labels, dict, '{"class name": "0-based label"}').items():
+        try:
+            label_of[name] = int(label)
+        except (TypeError, ValueError):
+            raise _malformed(str(labels), f"class {name!r} has label {label!r}", "an integer label") from None
     classes = [name for name, _ in sorted(label_of.items(), key=lambda kv: kv[1])]
     if [label_of[c] for c in classes] != list(range(len(classes))):
         raise ValueError(f"{folder / 'labels.json'}: the labels must be 0..{len(classes) - 1} without gaps")
     items = {}
     for split, name in (("train", "train.json"), ("val", "validation.json")):
-        path = _require(folder / name)
-        with open(path, encoding="utf-8") as f:
-            entries = json.load(f)
+        path = folder / name
         pairs = []
-        for entry in entries:
+        for number, entry in enumerate(_load_json(path, list, SSV2_ENTRY), 1):
+            if not isinstance(entry, dict) or "id" not in entry:
+                raise _malformed(f"{path}, entry {number}", "no 'id'", SSV2_ENTRY)
+            if not isinstance(entry.get("template"), str):
+                raise _malformed(f"{path}, entry {number}", f"video {entry['id']} has no 'template' text", SSV2_ENTRY)
             class_name = sthv2_class(entry["template"])
             if class_name not in label_of:
                 raise ValueError(f"{path}: video {entry['id']} has template {entry['template']!r}, whose class is "
@@ -199,23 +245,28 @@ def parse_ucf101(folder: Path, index: FrameIndex, split_number: int = 1) -> Spli
     """UCF101: ``classInd.txt`` (``1 ApplyEyeMakeup``), ``trainlist0N.txt`` (``Class/v_....avi label``) and
     ``testlist0N.txt`` (``Class/v_....avi``); labels become 0-based."""
     classes_by_number = {}
-    with open(_require(folder / "classInd.txt"), encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                number, name = line.split()
-                classes_by_number[int(number)] = name
+    path = _require(folder / "classInd.txt")
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not fields[0].isdigit():
+                raise _malformed(f"{path}:{line_no}", f"got {line.strip()!r}", "'NUMBER ClassName' lines "
+                                 "(e.g. '1 ApplyEyeMakeup')")
+            classes_by_number[int(fields[0])] = fields[1]
     classes = [classes_by_number[n] for n in sorted(classes_by_number)]
     label_of = {name: i for i, name in enumerate(classes)}
     items = {}
     for split, name in (("train", f"trainlist0{split_number}.txt"), ("val", f"testlist0{split_number}.txt")):
         pairs = []
         with open(_require(folder / name), encoding="utf-8") as f:
-            for line in f:
+            for line_no, line in enumerate(f, 1):
                 if line.strip():
                     rel = line.split()[0]
                     if rel.split("/")[0] not in label_of:
-                        raise ValueError(f"{folder / name}: {rel} is in no class of classInd.txt; use the files "
-                                         "of one release")
+                        raise ValueError(f"{folder / name}:{line_no}: {rel} is in no class of classInd.txt; use "
+                                         "the official files of one release")
                     pairs.append((Path(rel).stem, label_of[rel.split("/")[0]]))
         items[split] = pairs
     return _assemble(classes, items, index)

@@ -12,19 +12,11 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
+from ctnet.experiment import DATA_DEFAULTS
+
 from .sampling import view_indices, train_indices
 from .transforms import TestTransform, TrainTransform, check_flip_label_map
 
-DEFAULTS = {
-    "filename_tmpl": "img_{:05d}.jpg",
-    "num_frames": 8,
-    "sampling": "sparse",
-    "dense_stride": 8,
-    "train_size": 224,
-    "scales": [1.0, 0.875, 0.75, 0.66],
-    "flip": False,
-    "flip_label_map": None,
-}
 
 
 @dataclass(frozen=True)
@@ -144,7 +136,7 @@ def build_dataset(data_cfg: Mapping, split: str, protocol: Mapping | None = None
     ``protocol`` (a ``protocols:`` entry) items are multi-view, otherwise training clips."""
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-    cfg = {**DEFAULTS, **data_cfg}
+    cfg = {**DATA_DEFAULTS, **data_cfg}
     for key in ("frames_root", f"{split}_list", "classes"):
         if not cfg.get(key):
             raise ValueError(f"the experiment's data: mapping lacks '{key}'; see docs/experiment.md")

@@ -1,6 +1,8 @@
 """Frame extraction: videos -> ``<out>/<video_id>/img_00001.jpg ...`` (the TSM layout), a manifest and a
 failures list. Sharded (``shard=(i, n)``) so that each SLURM array task handles its own slice of a large
 dataset; re-runs skip finished videos; a video's folder only appears, by rename, once all its frames are written.
+A broken video never stops a shard: real downloads always hold some, so only a failed share above a threshold
+(``failures_exceed``) is an error.
 """
 from __future__ import annotations
 
@@ -39,6 +41,11 @@ def list_videos(videos: str | Path) -> list[Path]:
             paths = [videos.parent / line.strip() for line in f if line.strip()]
     else:
         raise FileNotFoundError(f"--videos {videos}: no such folder or list file")
+    if not paths:
+        # A shard may get no videos (fewer videos than shards), but an empty listing is a wrong --videos.
+        raise ValueError(f"--videos {videos}: " + (
+            f"no videos found (looked for {', '.join(sorted(VIDEO_SUFFIXES))}, in subfolders too); point it at "
+            "the folder of the downloaded videos" if videos.is_dir() else "the list file names no videos"))
     paths = sorted(paths)
     seen: dict[str, Path] = {}
     for path in paths:
@@ -58,6 +65,12 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 0 <= index < count:
         raise ValueError(f"--shard {text}: I must be in 0..N-1")
     return index, count
+
+
+def failures_exceed(failed: int, total: int, max_fraction: float) -> bool:
+    """Whether a shard's failed share is above ``max_fraction`` (0: any failure; 1: never). A few broken videos
+    are normal in a download; many mean a wrong input or a missing codec."""
+    return total > 0 and failed / total > max_fraction
 
 
 def count_frames(folder: Path) -> int:

@@ -52,13 +52,14 @@ def decode_frames(path: str | Path, short_side: int = 256) -> Iterator[av.VideoF
         # Frame-level threads decode several frames at once; slice threads help large H.264 frames.
         stream.thread_type = "AUTO"
         expected = stream.frames
-        count = 0
+        count, last_pts = 0, None
         try:
             size = None
             for frame in container.decode(stream):
                 if size is None:
                     size = scaled_size(frame.width, frame.height, short_side)
                 count += 1
+                last_pts = frame.pts
                 yield frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="BILINEAR")
         except av.FFmpegError as exc:
             raise VideoDecodeError(f"decoding stopped after {count} frames: {exc}") from None
@@ -68,6 +69,31 @@ def decode_frames(path: str | Path, short_side: int = 256) -> Iterator[av.VideoF
         # container has one, as mp4 does) tells. A few frames of slack cover edit lists and B-frame leftovers.
         if expected and count < expected - max(2, expected // 50):
             raise VideoDecodeError(f"truncated: decoded {count} of {expected} frames")
+        # WebM/Matroska has no frame count, but its header states the duration, which the end of the last decoded
+        # frame falls short of in a cut file. Slack: two frame periods (a variable frame rate) or 2 %.
+        total = None if expected or last_pts is None else _stated_duration(container, stream)
+        if total:
+            period = float(1 / stream.average_rate) if stream.average_rate else 0.0
+            end = float(last_pts * stream.time_base) + period
+            if end < total - max(2 * period, total / 50):
+                raise VideoDecodeError(f"truncated: decoded {end:.2f} s of {total:.2f} s")
+
+
+def _stated_duration(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
+    """The video stream's duration in seconds as the file's header states it (None when it does not), for files
+    without a frame count. Measured with PyAV 18 on WebM cut at 30-95 % of its bytes: the Segment duration
+    (``container.duration``) and ffmpeg's per-track ``DURATION`` tag are written back at the front of the file
+    when the muxer finishes, so a cut file still states the full length; a file muxed without seeking (a live
+    stream) states neither, and then nothing can be checked. The track's tag comes first because the Segment
+    duration is the longest track's, and a soundtrack often outlasts the video."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    hours, _, rest = stream.metadata.get("DURATION", "").partition(":")
+    minutes, _, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:  # no tag (a muxer other than ffmpeg's) or an unexpected form: fall back to the Segment's
+        return container.duration / av.time_base if container.duration else None
 
 
 def encode_video(path: str | Path, frames: np.ndarray, fps: int = 12, lossless: bool = False) -> None:

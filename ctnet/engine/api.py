@@ -7,12 +7,12 @@ import torch
 
 from ctnet.data import build_dataset
 from ctnet.data.dataset import read_classes
+from ctnet.experiment import ExperimentError, load_experiment
 from ctnet.models import build_model
 
 from .checkpoint import trained_state
 from .distributed import cleanup_distributed, init_distributed, resolve_device
 from .evaluator import evaluate_dataset
-from .experiment import ExperimentError, load_experiment
 from .logs import setup_logging
 from .scores import fuse_scores, save_scores
 from .trainer import Trainer

@@ -1,5 +1,13 @@
-"""Training checkpoints: written atomically, holding everything a restarted run needs to continue exactly."""
+"""Training checkpoints: written atomically, holding everything a restarted run needs to continue exactly.
 
+Checkpoints hold tensors and plain Python data only, and are read with `torch.load(weights_only=True)`: a
+crafted `.pt` file cannot run code when a checkpoint is resumed, tested or fine-tuned from. Each one carries the
+digest of the settings that trained it (`settings_digest`), so that a run never continues from another's state.
+"""
+
+import hashlib
+import json
+import pickle
 import random
 from pathlib import Path
 
@@ -7,15 +15,43 @@ import numpy as np
 import torch
 
 from ctnet.atomic import atomic_path
+from ctnet.experiment import flatten
 
 LAST_CHECKPOINT = "last.pt"
 
 
+def training_settings(exp, init_digest=None):
+    """What determines a training's weights: the resolved model, data and train sections, the seed, and the
+    digest of the weights it fine-tunes from (their path alone would not change when they are retrained)."""
+    settings = {key: exp[key] for key in ("seed", "model", "data", "train")}
+    if init_digest is not None:
+        settings["init_digest"] = init_digest
+    return settings
+
+
+def settings_digest(settings):
+    """A short hex digest of `settings` (plain YAML data), the same for the same values in any key order."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def settings_changes(old, new, limit=4):
+    """'train.lr 0.01 -> 0.003, ...': the dotted keys whose values differ between two settings mappings."""
+    old_flat, new_flat = dict(flatten(old or {})), dict(flatten(new))
+    changes = [f"{key} {old_flat.get(key, '(unset)')!r} -> {new_flat.get(key, '(unset)')!r}"
+               for key in sorted(set(old_flat) | set(new_flat)) if old_flat.get(key) != new_flat.get(key)]
+    more = f", and {len(changes) - limit} more" if len(changes) > limit else ""
+    return ", ".join(changes[:limit]) + more if changes else "unrecorded settings"
+
+
 def rng_state():
     """The state of every random generator the training loop draws from in this process."""
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state(legacy=True)
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        # numpy's key array as a tensor: weights_only loading accepts tensors, not numpy arrays
+        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -25,7 +61,9 @@ def rng_state():
 
 def set_rng_state(state):
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    saved = state["numpy"]
+    np.random.set_state((saved["name"], saved["keys"].numpy().astype(np.uint32), saved["pos"], saved["has_gauss"],
+                         saved["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -38,14 +76,20 @@ def save_checkpoint(path, state):
 
 
 def load_checkpoint(path, map_location="cpu"):
-    """Load a checkpoint written by `save_checkpoint` (it holds RNG states and numpy arrays, hence not weights_only)."""
+    """Load a checkpoint written by `save_checkpoint`: tensors and plain data only (weights_only)."""
     path = Path(path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
+        return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: checkpoint not found; check --checkpoint / --ckpt-dir") from None
-    except (RuntimeError, EOFError) as err:
-        raise RuntimeError(f"{path}: unreadable checkpoint ({err}); delete it to train this run from scratch") from None
+    except pickle.UnpicklingError:
+        # torch's own message suggests loading unsafely: not advice to pass on for a file of unknown origin.
+        raise RuntimeError(f"{path}: not a ctnet checkpoint (it is not a torch file of tensors and plain data, and "
+                           "loading it otherwise could run code); pass a final.pt or last.pt written by ctnet") from None
+    except (RuntimeError, EOFError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RuntimeError(f"{path}: unreadable checkpoint ({reason}); delete it to train this run from "
+                           "scratch") from None
 
 
 def trained_state(path):
@@ -60,10 +104,12 @@ def load_finetune_weights(model, path):
     """Initialise `model` from the trained weights in `path` (a ctnet final.pt or checkpoint) for fine-tuning.
 
     Tensors whose shape differs, the classifier of another dataset's class count, keep their fresh
-    initialisation; any other mismatch (another architecture) is an error. Returns the names kept fresh.
+    initialisation; any other mismatch (another architecture) is an error. Returns the names kept fresh and the
+    settings digest the weights were trained with (None for a file without one).
     """
     own = model.state_dict()
-    source = trained_state(path)["model"]
+    state = trained_state(path)
+    source = state["model"]
     missing = sorted(set(own) - set(source))
     unexpected = sorted(set(source) - set(own))
     if missing or unexpected:
@@ -71,4 +117,4 @@ def load_finetune_weights(model, path):
                          f"{unexpected[:3]}); train.init_from must name a model with the same spec")
     fresh = [name for name, tensor in source.items() if tensor.shape != own[name].shape]
     model.load_state_dict({name: tensor for name, tensor in source.items() if name not in fresh}, strict=False)
-    return fresh
+    return fresh, state.get("digest")

@@ -4,6 +4,8 @@
 `S.json` holds top1, top5, mean_class_acc (percent), num_videos, protocol and experiment.
 """
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +43,23 @@ def save_scores(path, video_ids, labels, scores, class_names, protocol, experime
 def load_scores(path):
     """Read a scores file into a dict of its four arrays, checking that they fit together."""
     path = Path(path)
+    unreadable = f"{path}: not a readable scores file (an .npz written by scripts/test.py); re-run scripts/test.py for it"
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # an .npy array
+            raise ScoresError(unreadable)
+        with loaded as npz:
             missing = [key for key in SCORE_KEYS if key not in npz.files]
             if missing:
                 raise ScoresError(f"{path}: not a scores file, missing arrays {missing}; write it with scripts/test.py")
             data = {key: npz[key] for key in SCORE_KEYS}
     except FileNotFoundError:
         raise ScoresError(f"{path}: scores file not found; run scripts/test.py for it first") from None
+    except ScoresError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
+        # numpy's own message for a pickled file advises allow_pickle=True: not advice to follow for a scores file.
+        raise ScoresError(unreadable) from None
     n, c = len(data["video_ids"]), len(data["class_names"])
     if data["scores"].shape != (n, c) or data["labels"].shape != (n,):
         raise ScoresError(f"{path}: inconsistent shapes: scores {data['scores'].shape}, {n} ids, "

@@ -5,6 +5,12 @@ One `Trainer` runs one resolved experiment in one process; under `torchrun` ever
 step boundary, mid-epoch); a restarted run continues from the checkpoint's epoch and step. With
 `data.workers: 0` on CPU the continuation is bit-exact; with workers, a resume at an epoch boundary is exact and
 one mid-epoch redraws the rest of that epoch's augmentations.
+
+A checkpoint is resumed only by a run with the same settings (its digest, `training_settings`). One of other
+settings is kept aside as `last.<digest>.pt`, never deleted, and the run starts over; a run whose settings match
+a checkpoint kept aside takes it back. A checkpoint at the last epoch is a finished training: its run writes
+`final.pt` and `metrics.csv` again without training, so weights that Snakemake removed (a failed or unrecorded
+job) come back in seconds.
 """
 
 import csv
@@ -24,11 +30,12 @@ from torch.utils.data import DataLoader
 
 from ctnet import data, models
 from ctnet.atomic import write_text_atomic
-from ctnet.data.dataset import DEFAULTS as DATA_DEFAULTS, read_classes
+from ctnet.data.dataset import read_classes
+from ctnet.experiment import DATA_DEFAULTS
 from ctnet.progress import progress_bar
 
 from .checkpoint import (LAST_CHECKPOINT, load_checkpoint, load_finetune_weights, rng_state, save_checkpoint,
-                         set_rng_state)
+                         set_rng_state, settings_changes, settings_digest, training_settings)
 from .distributed import (ResumableDistributedSampler, any_rank, shard_indices, steps_per_epoch,
                           sum_over_ranks)
 from .evaluator import autocast_context, evaluate_dataset
@@ -108,9 +115,12 @@ class Trainer:
         # The same seed on every rank builds the same initial weights; DDP also broadcasts rank 0's.
         seed_everything(exp["seed"])
         model = build_model(exp["model"], len(self.classes))
+        init_digest = None
         if self.cfg["init_from"]:
-            fresh = load_finetune_weights(model, self.cfg["init_from"])
+            fresh, init_digest = load_finetune_weights(model, self.cfg["init_from"])
             logger.info("initialised from %s; trained afresh: %s", self.cfg["init_from"], ", ".join(fresh) or "none")
+        self.settings = training_settings(exp, init_digest)
+        self.digest = settings_digest(self.settings)
         model = model.to(ctx.device)
         if self.on_cuda and self.cfg["channels_last"]:
             model = model.to(memory_format=torch.channels_last)
@@ -147,6 +157,8 @@ class Trainer:
         """Everything to continue the run; `per_rank` holds each rank's RNG states and epoch sums, in rank order."""
         return {
             "experiment": self.exp["name"],
+            "digest": self.digest,
+            "settings": self.settings,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -172,14 +184,39 @@ class Trainer:
         if self.ctx.distributed:
             torch.distributed.barrier()
 
+    def kept_path(self, digest):
+        """Where a checkpoint of the settings with `digest` waits while other settings train."""
+        return self.ckpt_path.with_name(f"{self.ckpt_path.stem}.{digest}{self.ckpt_path.suffix}")
+
+    def select_checkpoint(self):
+        """Make `last.pt` the checkpoint of this run's settings, or absent: one of other settings is moved to
+        `kept_path(its digest)`, one of these settings kept aside earlier is moved back. Rank 0 only."""
+        if self.ckpt_path.exists():
+            state = load_checkpoint(self.ckpt_path, map_location="cpu")
+            if state.get("experiment") != self.exp["name"]:
+                raise ValueError(f"{self.ckpt_path}: checkpoint of experiment {state.get('experiment')!r}, not "
+                                 f"{self.exp['name']!r}; use another --ckpt-dir")
+            if state.get("digest") == self.digest:
+                return
+            aside = self.kept_path(state.get("digest") or "unrecorded")
+            os.replace(self.ckpt_path, aside)
+            logger.warning("%s was saved with other settings (%s); kept as %s, and this run starts over "
+                           "(delete it once it is not needed)", self.ckpt_path,
+                           settings_changes(state.get("settings"), self.settings), aside)
+        kept = self.kept_path(self.digest)
+        if kept.exists():
+            os.replace(kept, self.ckpt_path)
+            logger.info("took back %s, the checkpoint of these settings kept from an earlier run", kept)
+
     def resume(self):
+        if self.ctx.is_main:
+            self.select_checkpoint()
+        if self.ctx.distributed:
+            torch.distributed.barrier()
         if not self.ckpt_path.exists():
             return False
         # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the model's device.
         state = load_checkpoint(self.ckpt_path, map_location="cpu")
-        if state["experiment"] != self.exp["name"]:
-            raise ValueError(f"{self.ckpt_path}: checkpoint of experiment {state['experiment']!r}, not "
-                             f"{self.exp['name']!r}; use another --ckpt-dir")
         if state["world_size"] != self.ctx.world_size and state["step_in_epoch"]:
             raise ValueError(f"{self.ckpt_path}: saved mid-epoch with {state['world_size']} processes; "
                              f"restart with --gpus {state['world_size']}")
@@ -342,9 +379,12 @@ class Trainer:
                 writer.close()
         final = self.out_dir / "final.pt"
         if self.ctx.is_main:
+            # Written after the loop too: a run resumed at its last epoch (a finished training that Snakemake
+            # did not record, or whose outputs it removed) trains no epoch but owes both files.
+            write_metrics(self.out_dir / "metrics.csv", self.metrics_rows)
             save_checkpoint(final, {"model": self.model.state_dict(), "spec": self.exp["model"],
                                     "num_classes": len(self.classes), "classes": self.classes,
-                                    "epoch": self.epoch})
+                                    "epoch": self.epoch, "digest": self.digest, "settings": self.settings})
             logger.info("final weights saved to %s", final)
         return final
 

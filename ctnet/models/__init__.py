@@ -1,16 +1,16 @@
 """``ctnet.models``: CT-Net, its baseline modules and backbones, built from a plain-data spec.
 
 ``build_model(spec, num_classes)`` is the one entry point; the spec keys are documented in the README
-("Model spec") and validated by :func:`ctnet.models.spec.resolve_spec`.
+("Model spec") and validated by :func:`ctnet.model_spec.resolve_spec`.
 """
 
+from ctnet.model_spec import DEFAULT_SPEC, resolve_spec
 from ctnet.models.baselines import C3DModule, CSNModule, R2Plus1DModule
 from ctnet.models.classifier import VideoClassifier
 from ctnet.models.ct_module import CTModule, resolve_sub_dims
 from ctnet.models.inception import build_inception
 from ctnet.models.pretrained import load_2d_weights, read_state_dict
 from ctnet.models.resnet import STAGE_DEPTHS, VideoResNet, resolve_plan
-from ctnet.models.spec import DEFAULT_SPEC, resolve_spec
 
 __all__ = ["build_model", "count_parameters", "resolve_spec", "DEFAULT_SPEC", "CTModule", "C3DModule",
            "R2Plus1DModule", "CSNModule", "VideoClassifier"]

@@ -16,8 +16,7 @@ import math
 import torch
 from torch import nn
 
-CONNECTIONS = ("parallel", "serial", "joint")
-EXCITATIONS = ("te", "se", None)
+from ctnet.model_spec import CONNECTIONS, EXCITATIONS
 
 
 def balanced_factors(channels, num_factors):

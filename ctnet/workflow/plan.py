@@ -13,6 +13,7 @@ import copy
 import math
 from pathlib import Path
 
+from ctnet.experiment import ExperimentError, flatten, resolve_experiment
 from ctnet.workflow.config import (DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, ConfigError, deep_merge, load_catalogue,
                                    load_config, load_tables)
 
@@ -47,6 +48,7 @@ class Plan:
         self._check_protocols()
         self._flops_keys = self._assign_flops_keys()
         self._training_keys = None
+        self._check_experiments()
 
     # ------------------------------------------------------------------ what the tables need
     def _rows(self, tables):
@@ -112,6 +114,16 @@ class Plan:
                 raise ConfigError(f"config/tables: experiment {exp} samples densely but is tested with protocol "
                                   f"{protocol} (clip_sampling: twice); use a protocol with clip_sampling: uniform")
 
+    def _check_experiments(self):
+        """Every experiment the run trains or tests, resolved and checked as the engine will: a bad value stops
+        the plan (a dry run included) rather than a job, which would also cost the outputs Snakemake removes."""
+        for exp in self.experiments():
+            try:
+                resolve_experiment(self.resolve(exp), source=f"experiment {exp}")
+            except ExperimentError as err:
+                raise ConfigError(f"{self.config_path}: {err}; fix the value in the configuration (scale:) or in "
+                                  f"{self.config.get('experiments', DEFAULT_EXPERIMENTS)}") from None
+
     # ------------------------------------------------------------------ data
     def source_of(self, dataset):
         return self.config["datasets"][dataset]
@@ -160,6 +172,11 @@ class Plan:
             return "0/1"
         index, count = suffix[len(".shard-"):].split("-of-")
         return f"{index}/{count}"
+
+    def extraction_options(self, name):
+        """extract_frames.py's --max-failed-fraction where the source sets max_failed_fraction, else nothing."""
+        fraction = self.source(name).get("max_failed_fraction")
+        return "" if fraction is None else f"--max-failed-fraction {fraction}"
 
     def lists_format(self, name):
         """build_lists.py's --dataset: the synthetic dataset is written in Something-Something V2's format."""
@@ -280,7 +297,7 @@ class Plan:
         keys, seen = {}, {}
         for exp in sorted(self.catalogue["experiments"]):
             model, classes = self.paper_model(exp)
-            fingerprint = repr((sorted(_flatten(model)), classes))
+            fingerprint = repr((sorted(flatten(model)), classes))
             keys[exp] = seen.setdefault(fingerprint, exp)
         return keys
 
@@ -299,7 +316,7 @@ class Plan:
         training's fingerprint (their file name is what `trained_as` decides)."""
         spec = self._resolve(exp, self._training_fingerprint)
         del spec["name"], spec["protocols"]
-        return repr(sorted(_flatten(spec)))
+        return repr(sorted(flatten(spec)))
 
     def weights(self, exp):
         return f"{RESULTS}/train/{self.trained_as(exp)}/final.pt"
@@ -389,11 +406,3 @@ class Plan:
         res = self.config["resources"]
         return {**res["default"], **res.get(rule, {})}
 
-
-def _flatten(mapping, prefix=""):
-    """(dotted key, value) pairs of a nested mapping, lists as tuples: a hashable fingerprint."""
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", tuple(value) if isinstance(value, list) else value

@@ -20,9 +20,9 @@ rule make_synthetic:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/make_synthetic.py --out {params.out} --num-videos {params.gen[num_videos]}"
+        "python scripts/make_synthetic.py --out {params.out:q} --num-videos {params.gen[num_videos]}"
         " --seed {params.gen[seed]} --size {params.gen[size]} --frames {params.gen[frames]}"
-        " --num-classes {params.gen[num_classes]} > {log} 2>&1"
+        " --num-classes {params.gen[num_classes]} > {log:q} 2>&1"
 
 
 rule extract_frames:
@@ -37,6 +37,8 @@ rule extract_frames:
         frames="results/data/{source}/frames",
         shard=lambda w: PLAN.shard_arg(w.source, w.shard),
         short_side=lambda w: PLAN.source(w.source).get("short_side", 256),
+        # Only when the source sets it: extract_frames.py owns the default.
+        max_failed=lambda w: PLAN.extraction_options(w.source),
     log:
         "results/logs/extract_frames/{source}{shard}.log",
     threads: res("extract_frames", "threads")
@@ -47,8 +49,8 @@ rule extract_frames:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/extract_frames.py --videos {input.videos} --out {params.frames} --shard {params.shard}"
-        " --short-side {params.short_side} --workers {threads} > {log} 2>&1"
+        "python scripts/extract_frames.py --videos {input.videos:q} --out {params.frames:q} --shard {params.shard}"
+        " --short-side {params.short_side} --workers {threads} {params.max_failed} > {log:q} 2>&1"
 
 
 rule build_lists:
@@ -74,5 +76,5 @@ rule build_lists:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/build_lists.py --dataset {params.kind} --annotations {input.annotations}"
-        " --frames {params.frames} --out {params.out} --split {params.split} > {log} 2>&1"
+        "python scripts/build_lists.py --dataset {params.kind} --annotations {input.annotations:q}"
+        " --frames {params.frames:q} --out {params.out:q} --split {params.split} > {log:q} 2>&1"

@@ -18,5 +18,5 @@ rule count_flops:
     conda:
         "../../environment.yml"
     shell:
-        "OMP_NUM_THREADS={threads} python scripts/count_flops.py --experiment {input}"
-        " --num-classes {params.num_classes} --size {wildcards.size} --views 1 --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} python scripts/count_flops.py --experiment {input:q}"
+        " --num-classes {params.num_classes} --size {wildcards.size} --views 1 --out {output:q} > {log:q} 2>&1"

@@ -46,7 +46,7 @@ rule all_tables:
     conda:
         "../../environment.yml"
     shell:
-        "echo 'Tables: results/tables/*.md and *.csv; figures: results/figures/' | tee {log}"
+        "echo 'Tables: results/tables/*.md and *.csv; figures: results/figures/' | tee {log:q}"
 
 
 rule table_plan:
@@ -88,7 +88,7 @@ rule table:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/make_table.py --plan {input.plan} --csv {output.csv} --md {output.md} > {log} 2>&1"
+        "python scripts/make_table.py --plan {input.plan:q} --csv {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 
 rule plot_table:
@@ -115,8 +115,8 @@ rule plot_table:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/plot_table.py --csv {input.csv} --x {params.x} --y {params.y} --title {params.title:q}"
-        " --out {output} > {log} 2>&1"
+        "python scripts/plot_table.py --csv {input.csv:q} --x {params.x:q} --y {params.y:q} --title {params.title:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule fig5:
@@ -134,7 +134,7 @@ rule fig5:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/plot_fig5.py --csv {input.csv} --out {output} > {log} 2>&1"
+        "python scripts/plot_fig5.py --csv {input.csv:q} --out {output:q} > {log:q} 2>&1"
 
 
 # One target per paper table: its CSV, its Markdown and, for the ablations the paper plots, its figure.

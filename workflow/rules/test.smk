@@ -21,8 +21,8 @@ rule test:
     conda:
         "../../environment.yml"
     shell:
-        "OMP_NUM_THREADS={threads} python scripts/test.py --experiment {input.experiment}"
-        " --checkpoint {input.checkpoint} --protocol {wildcards.protocol} --out {output.scores} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} python scripts/test.py --experiment {input.experiment:q}"
+        " --checkpoint {input.checkpoint:q} --protocol {wildcards.protocol} --out {output.scores:q} > {log:q} 2>&1"
 
 
 rule fuse:
@@ -42,4 +42,4 @@ rule fuse:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/fuse.py --scores {input} --weights {params.weights} --out {output.scores} > {log} 2>&1"
+        "python scripts/fuse.py --scores {input:q} --weights {params.weights} --out {output.scores:q} > {log:q} 2>&1"

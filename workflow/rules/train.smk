@@ -1,7 +1,8 @@
 # Training: one job per experiment. Checkpoints live in results/checkpoints/<exp>/, outside every declared
 # output, so a failed or killed attempt (Snakemake deletes its outputs) leaves them for the retry, which
-# resumes from the last one. Final weights are protected: rerunning a finished training needs a deliberate
-# `chmod u+w` or `rm`.
+# resumes from the last one. They also keep finished weights safe where protected() cannot (it trusts
+# os.access, which says yes to root): a checkpoint of other settings is kept aside, never deleted, and a
+# finished one writes final.pt again in seconds (README, "Interruptions, config changes and bad videos").
 
 
 rule train:
@@ -9,7 +10,7 @@ rule train:
         experiment="results/experiments/train/{exp}.yaml",
         lists=lambda w: PLAN.experiment_inputs(w.exp),
     output:
-        final=protected("results/train/{exp}/final.pt"),
+        final="results/train/{exp}/final.pt",
         metrics="results/train/{exp}/metrics.csv",
     params:
         out="results/train/{exp}",
@@ -31,5 +32,5 @@ rule train:
     conda:
         "../../environment.yml"
     shell:
-        "OMP_NUM_THREADS={params.omp_threads} python scripts/train.py --experiment {input.experiment} --out {params.out}"
-        " --ckpt-dir {params.ckpt_dir} --gpus {resources.gpu} >> {log} 2>&1"
+        "OMP_NUM_THREADS={params.omp_threads} python scripts/train.py --experiment {input.experiment:q} --out {params.out:q}"
+        " --ckpt-dir {params.ckpt_dir:q} --gpus {resources.gpu} >> {log:q} 2>&1"

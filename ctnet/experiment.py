@@ -1,14 +1,18 @@
-"""Read a resolved experiment YAML (docs/experiment.md) and fill the engine's defaults.
+"""Read a resolved experiment YAML (docs/experiment.md), check every section and fill the engine's defaults.
 
 The engine owns the `train:` and `protocols:` sections. `model:` and `data:` are passed on to `build_model`
-and `build_dataset`, which fill their own defaults, with two exceptions filled here when absent: `model.dropout`,
-whose paper default depends on the dataset family (appendix A.1), and `data.workers`, the engine's DataLoader's.
+and `build_dataset`, which fill their own defaults (`ctnet.model_spec`, `DATA_DEFAULTS`), with two exceptions
+filled here when absent: `model.dropout`, whose paper default depends on the dataset family (appendix A.1), and
+`data.workers`, the engine's DataLoader's. Every section is checked here, so that the workflow, which imports
+this module without torch, refuses a bad value when it plans the run rather than when a job runs.
 """
 
 import copy
 from pathlib import Path
 
 import yaml
+
+from ctnet.model_spec import is_int, resolve_spec
 
 # Appendix A.1 of the paper. Kinetics-style datasets and the rest (Something-Something and the small sets)
 # differ in epochs, learning rate, dropout and weight decay.
@@ -36,6 +40,18 @@ OPTIMIZERS = ("sgd", "adamw")
 DROPOUT_DEFAULTS = {"kinetics": 0.5, "other": 0.3}
 DATA_WORKERS_DEFAULT = 4
 
+DATA_DEFAULTS = {
+    "filename_tmpl": "img_{:05d}.jpg",
+    "num_frames": 8,
+    "sampling": "sparse",
+    "dense_stride": 8,
+    "train_size": 224,
+    "scales": [1.0, 0.875, 0.75, 0.66],
+    "flip": False,
+    "flip_label_map": None,
+}
+SAMPLINGS = ("sparse", "dense")
+
 PROTOCOL_DEFAULTS = {
     "clips": 1,
     "clip_sampling": "center",
@@ -54,6 +70,15 @@ AMP_CHOICES = (None, "bf16", "fp16")
 
 class ExperimentError(ValueError):
     """A resolved experiment file that the engine cannot run."""
+
+
+def flatten(mapping, prefix=""):
+    """(dotted key, value) pairs of a nested mapping, lists as tuples: a hashable, comparable fingerprint."""
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            yield from flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", tuple(value) if isinstance(value, list) else value
 
 
 def load_experiment(path):
@@ -78,7 +103,7 @@ def resolve_experiment(raw, source="experiment"):
             raise ExperimentError(f"{source}: missing required key '{key}' (see docs/experiment.md)")
     exp = copy.deepcopy(raw)
     exp.setdefault("seed", 0)
-    if not isinstance(exp["seed"], int):
+    if not is_int(exp["seed"]):
         raise ExperimentError(f"{source}: seed must be an integer, got {exp['seed']!r}")
     for key in ("model", "data"):
         if not isinstance(exp[key], dict):
@@ -86,10 +111,15 @@ def resolve_experiment(raw, source="experiment"):
 
     kinetics = exp["data"].get("dataset") in KINETICS_DATASETS
     exp["model"].setdefault("dropout", DROPOUT_DEFAULTS["kinetics" if kinetics else "other"])
+    try:
+        resolve_spec(exp["model"])
+    except ValueError as err:
+        raise ExperimentError(f"{source}: {err}") from None
+    _check_data({**DATA_DEFAULTS, **exp["data"]}, source)
     # The DataLoader is the engine's, so is its worker count.
     exp["data"].setdefault("workers", DATA_WORKERS_DEFAULT)
     workers = exp["data"]["workers"]
-    if not isinstance(workers, int) or workers < 0:
+    if not is_int(workers) or workers < 0:
         raise ExperimentError(f"{source}: data.workers must be a non-negative integer, got {workers!r}")
 
     train = exp.get("train") or {}
@@ -120,23 +150,43 @@ def resolve_protocol(spec, source="protocol"):
         if protocol[key] not in choices:
             raise ExperimentError(f"{source}: {key} must be one of {list(choices)}, got {protocol[key]!r}")
     for key in ("clips", "size", "views_per_batch"):
-        if not isinstance(protocol[key], int) or protocol[key] < 1:
+        if not is_int(protocol[key]) or protocol[key] < 1:
             raise ExperimentError(f"{source}: {key} must be a positive integer, got {protocol[key]!r}")
     return protocol
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_data(data, source):
+    for key in ("num_frames", "dense_stride", "train_size"):
+        if not is_int(data[key]) or data[key] < 1:
+            raise ExperimentError(f"{source}: data.{key} must be a positive integer, got {data[key]!r}")
+    if data["sampling"] not in SAMPLINGS:
+        raise ExperimentError(f"{source}: data.sampling must be one of {', '.join(SAMPLINGS)}; "
+                              f"got {data['sampling']!r}")
+    scales = data["scales"]
+    if not (isinstance(scales, list) and scales and all(_is_number(s) and 0 < s <= 1 for s in scales)):
+        raise ExperimentError(f"{source}: data.scales must be a list of numbers in (0, 1], got {scales!r}")
+    if not isinstance(data["flip"], bool):
+        raise ExperimentError(f"{source}: data.flip must be true or false, got {data['flip']!r}")
+    if not isinstance(data["filename_tmpl"], str):
+        raise ExperimentError(f"{source}: data.filename_tmpl must be a format string such as 'img_{{:05d}}.jpg', "
+                              f"got {data['filename_tmpl']!r}")
+
+
 def _check_train(train, source):
     for key in ("epochs", "batch_size", "base_batch"):
-        if not isinstance(train[key], int) or train[key] < 1:
+        if not is_int(train[key]) or train[key] < 1:
             raise ExperimentError(f"{source}: train.{key} must be a positive integer, got {train[key]!r}")
     for key in ("warmup_epochs", "eval_every"):
-        if not isinstance(train[key], int) or train[key] < 0:
+        if not is_int(train[key]) or train[key] < 0:
             raise ExperimentError(f"{source}: train.{key} must be a non-negative integer, got {train[key]!r}")
     for key in ("lr", "momentum", "weight_decay"):
-        if not isinstance(train[key], (int, float)) or train[key] < 0:
+        if not _is_number(train[key]) or train[key] < 0:
             raise ExperimentError(f"{source}: train.{key} must be a non-negative number, got {train[key]!r}")
-    if train["clip_grad_norm"] is not None and not (
-            isinstance(train["clip_grad_norm"], (int, float)) and train["clip_grad_norm"] > 0):
+    if train["clip_grad_norm"] is not None and not (_is_number(train["clip_grad_norm"]) and train["clip_grad_norm"] > 0):
         raise ExperimentError(f"{source}: train.clip_grad_norm must be a positive number or null")
     if train["optimizer"] not in OPTIMIZERS:
         raise ExperimentError(f"{source}: train.optimizer must be one of {', '.join(OPTIMIZERS)}; "
@@ -144,6 +194,9 @@ def _check_train(train, source):
     if train["init_from"] is not None and not isinstance(train["init_from"], str):
         raise ExperimentError(f"{source}: train.init_from must be the path of a ctnet final.pt or null, "
                               f"got {train['init_from']!r}")
+    for key in ("deterministic", "channels_last"):
+        if not isinstance(train[key], bool):
+            raise ExperimentError(f"{source}: train.{key} must be true or false, got {train[key]!r}")
     if train["amp"] not in AMP_CHOICES:
         raise ExperimentError(f"{source}: train.amp must be one of bf16, fp16, null; got {train['amp']!r}")
 

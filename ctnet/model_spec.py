@@ -1,11 +1,14 @@
-"""The model spec: plain YAML-able data naming one model row of the paper. Defaults and up-front validation."""
-import copy
+"""The model spec: plain YAML-able data naming one model row of the paper. Defaults and up-front validation.
 
-from ctnet.models.ct_module import CONNECTIONS, EXCITATIONS
+Torch-free, so that the workflow checks every experiment's model when it plans the run.
+"""
+import copy
 
 BACKBONES = ("resnet26", "resnet50", "resnet101", "inception_v3")
 MODULES = ("tsn", "c3d", "r2plus1d", "csn", "ct")
 PLANS = ("none", "res5_one", "res4_res5", "every_second")
+CONNECTIONS = ("parallel", "serial", "joint")
+EXCITATIONS = ("te", "se", None)
 
 # The paper's full CT-Net (section 3, Table 2g's last row) with the Something-Something head.
 DEFAULT_SPEC = {
@@ -26,7 +29,7 @@ def _fail(key, value, allowed):
     raise ValueError(f"model spec: {key} = {value!r} is not allowed; use {allowed}")
 
 
-def _is_int(value):
+def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -54,7 +57,7 @@ def resolve_spec(spec):
         _fail("backbone", resolved["backbone"], BACKBONES)
     if resolved["module"] not in MODULES:
         _fail("module", resolved["module"], MODULES)
-    if not _is_int(resolved["num_segments"]) or resolved["num_segments"] < 1:
+    if not is_int(resolved["num_segments"]) or resolved["num_segments"] < 1:
         _fail("num_segments", resolved["num_segments"], "a positive integer")
     replace = resolved["replace"]
     if isinstance(replace, list):
@@ -67,7 +70,7 @@ def resolve_spec(spec):
     dropout = resolved["dropout"]
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         _fail("dropout", dropout, "a number in [0, 1)")
-    if not _is_int(resolved["base_width"]) or resolved["base_width"] < 1:
+    if not is_int(resolved["base_width"]) or resolved["base_width"] < 1:
         _fail("base_width", resolved["base_width"], "a positive integer (64 = the paper)")
     if resolved["backbone"] == "inception_v3" and resolved["base_width"] != 64:
         _fail("base_width", resolved["base_width"], "64 with backbone inception_v3 (only ResNets scale)")
@@ -85,22 +88,22 @@ def resolve_spec(spec):
 
 def _check_ct(ct):
     sub_dims = ct["sub_dims"]
-    if _is_int(sub_dims):
+    if is_int(sub_dims):
         if sub_dims < 1:
             _fail("ct.sub_dims", sub_dims, "K >= 1 or a list of sizes")
         num = sub_dims
     elif isinstance(sub_dims, list) and sub_dims and all(
-            (_is_int(size) and size >= 1) or size == "auto" for size in sub_dims) and sub_dims.count("auto") <= 1:
+            (is_int(size) and size >= 1) or size == "auto" for size in sub_dims) and sub_dims.count("auto") <= 1:
         num = len(sub_dims)
     else:
         _fail("ct.sub_dims", sub_dims, "K (an integer >= 1) or a list of positive sizes with at most one 'auto'")
     kernels = ct["kernels"]
     if kernels is None:
         ct["kernels"] = [3] * num
-    elif _is_int(kernels) and kernels % 2 == 1:
+    elif is_int(kernels) and kernels % 2 == 1:
         ct["kernels"] = [kernels] * num
     elif not (isinstance(kernels, list) and len(kernels) == num
-              and all(_is_int(k) and k >= 1 and k % 2 == 1 for k in kernels)):
+              and all(is_int(k) and k >= 1 and k % 2 == 1 for k in kernels)):
         _fail("ct.kernels", kernels, f"an odd kernel size or a list of {num} odd sizes (one per sub-dimension)")
     if ct["connection"] not in CONNECTIONS:
         _fail("ct.connection", ct["connection"], CONNECTIONS)
