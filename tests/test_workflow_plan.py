@@ -269,3 +269,10 @@ def test_bad_init_from_names_the_experiment(tmp_path, init_from, message):
     with pytest.raises(ConfigError) as err:
         Plan(load("config.yaml"), root=tmp_path)
     assert message in str(err.value)
+
+
+def test_max_failed_fraction_reaches_extraction_only_when_set():
+    config = load("smoke.yaml")
+    assert Plan(config, root=ROOT).extraction_options("synthetic") == ""
+    config["sources"]["synthetic"]["max_failed_fraction"] = 0.2
+    assert Plan(config, root=ROOT).extraction_options("synthetic") == "--max-failed-fraction 0.2"
