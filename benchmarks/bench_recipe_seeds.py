@@ -79,7 +79,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
 
-    plan = Plan(read_yaml(args.configfile), root=".", source=args.configfile)
+    plan = Plan(read_yaml(args.configfile), root=".", config_path=args.configfile)
     vary_key, vary_values = (args.vary[0], args.vary[1].split(",")) if args.vary else (None, [None])
     runs = []  # (row label, seed, spec)
     for exp in args.experiments:

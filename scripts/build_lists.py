@@ -9,12 +9,13 @@ as it means a wrong --frames folder.
 import argparse
 import sys
 
-from ctnet.data.annotations import PARSERS, index_frames, parse_annotations, write_lists
+from ctnet.data.annotations import index_frames, write_lists
+from ctnet.data.registry import DATASETS, dataset_kind, parse_annotations
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, choices=sorted(PARSERS))
+    parser.add_argument("--dataset", required=True, choices=sorted(DATASETS))
     parser.add_argument("--annotations", required=True, help="folder of the dataset's official annotation files")
     parser.add_argument("--frames", required=True, help="frames root (output of extract_frames.py, or the "
                                                         "Something-Something V1 frame folders)")
@@ -22,8 +23,7 @@ def main(argv=None) -> int:
     parser.add_argument("--split", type=int, default=1, help="UCF101 / HMDB51 split number (1-3)")
     args = parser.parse_args(argv)
     try:
-        # Something-Something V1 comes as frames named 00001.jpg, not extracted by us.
-        index = index_frames(args.frames, filename_prefix="" if args.dataset == "sthv1" else "img_")
+        index = index_frames(args.frames, filename_prefix=dataset_kind(args.dataset).frame_prefix)
         splits = parse_annotations(args.dataset, args.annotations, index, args.split)
     except (ValueError, FileNotFoundError) as exc:
         parser.exit(2, f"build_lists.py: error: {exc}\n")

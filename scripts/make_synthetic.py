@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Generate the synthetic temporal dataset: OUT/videos/<id>.{webm,mp4} and OUT/annotations/ in the
 Something-Something V2 format (labels.json, train.json, validation.json). Classes come in pairs that differ
-only in the direction of motion (see README, "Data")."""
+only in the direction of motion (see docs/data.md)."""
 import argparse
 import sys
 

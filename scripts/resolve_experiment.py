@@ -23,12 +23,12 @@ def main(argv=None):
     parser.add_argument("--out", help="write here (atomically) instead of printing")
     args = parser.parse_args(argv)
     try:
-        plan = Plan(read_yaml(args.configfile), root=".", source=args.configfile)
+        plan = Plan(read_yaml(args.configfile), root=".", config_path=args.configfile)
         if args.name not in plan.catalogue["experiments"]:
             raise ConfigError(f"{args.name}: no such experiment; choose from config/experiments.yaml "
                               f"({', '.join(sorted(plan.catalogue['experiments']))})")
         if args.paper_scale:
-            spec = {**plan.flops_experiment(args.name), "num_classes": plan.paper_num_classes(args.name)}
+            spec = {**plan.resolver.flops_experiment(args.name), "num_classes": plan.resolver.paper_model(args.name)[1]}
         else:
             spec = plan.resolve(args.name)
     except ConfigError as err:

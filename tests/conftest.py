@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from ctnet.data.annotations import index_frames, parse_annotations, write_lists
+from ctnet.data.annotations import index_frames, write_lists
 from ctnet.data.extract import extract_videos
+from ctnet.data.registry import parse_annotations
 from ctnet.data.synthetic import make_synthetic
 
 from helpers import NUM_CLASSES

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from ctnet.data.annotations import index_frames, parse_annotations, sthv2_class, write_lists
+from ctnet.data.annotations import index_frames, sthv2_class, write_lists
+from ctnet.data.registry import parse_annotations
 from ctnet.data.dataset import read_classes, read_list
 from helpers import load_script
 

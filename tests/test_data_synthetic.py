@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from ctnet.data import build_dataset, seed_worker
-from ctnet.data.annotations import index_frames, parse_annotations, write_lists
+from ctnet.data.annotations import index_frames, write_lists
+from ctnet.data.registry import parse_annotations
 from ctnet.data.synthetic import PAIRS, class_templates, make_synthetic, render_forward
 from ctnet.data.transforms import check_flip_label_map
 from ctnet.data.video import decode_frames

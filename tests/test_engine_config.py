@@ -1,5 +1,6 @@
 """Experiment defaults (appendix A.1), the learning-rate schedule, atomic checkpoints and the resumable sampler."""
 
+import json
 import math
 import random
 import subprocess
@@ -13,7 +14,9 @@ import yaml
 
 from ctnet.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ctnet.engine.distributed import ResumableDistributedSampler, steps_per_epoch
-from ctnet.experiment import ExperimentError, load_experiment, resolve_experiment
+from ctnet.experiment import (DROPOUT_DEFAULTS, KINETICS_TRAIN_DEFAULTS, PROTOCOL_CHOICES, PROTOCOL_DEFAULTS,
+                               TRAIN_DEFAULTS, ExperimentError, load_experiment, resolve_experiment)
+from ctnet.workflow import Plan
 from ctnet.engine.schedule import lr_factor, scaled_lr
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +37,78 @@ def test_paper_defaults_per_dataset_family():
     assert sth["protocols"]["1x1"]["average"] == "scores" and sth["data"]["workers"] == 4
     explicit = resolve_experiment({**MINIMAL, "model": {"dropout": 0.1}, "train": {"epochs": 2}})
     assert explicit["model"]["dropout"] == 0.1 and explicit["train"]["epochs"] == 2
+
+
+def paper_plan(tmp_path):
+    """The paper configuration with stand-in folders for the data and weights (only their existence is checked)."""
+    config = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    for source in config["sources"].values():
+        for key in ("annotations", "videos", "frames"):
+            if key in source:
+                source[key] = str(tmp_path)
+    weights = tmp_path / "weights.pth"
+    weights.write_bytes(b"")
+    config["imagenet_weights"] = {name: str(weights) for name in config["imagenet_weights"]}
+    return Plan(config, root=REPO)
+
+
+def schedule(exp):
+    train = exp["train"]
+    return (train["epochs"], train["lr"], train["weight_decay"], exp["model"]["dropout"], train["warmup_epochs"],
+            train["batch_size"], train["base_batch"])
+
+
+def test_paper_config_trains_with_the_paper_schedules(tmp_path):
+    """Appendix A.1, as the engine runs the experiments of config/paper.yaml (defaults filled in)."""
+    plan = paper_plan(tmp_path)
+    resolved = {exp: resolve_experiment(plan.resolve(exp)) for exp in plan.experiments()}
+    for exp in ("v1_ct_8f", "v1_tsn_8f", "v2_ct_16f"):
+        assert schedule(resolved[exp]) == (45, 0.02, 5e-4, 0.3, 10, 64, 64), exp
+    for exp in ("k400_ct_16f", "k400_ct_r101_16f", "minik_ctm_8f"):
+        assert schedule(resolved[exp]) == (110, 0.01, 1e-4, 0.5, 10, 64, 64), exp
+    for exp in ("ucf101_ct_16f", "hmdb51_ct_16f_split3"):  # fine-tuning (TSM's recipe)
+        assert schedule(resolved[exp]) == (25, 0.001, 5e-4, 0.5, 0, 64, 64), exp
+
+
+def test_cpu_scale_keeps_each_paper_datasets_schedule_but_what_scale_states(tmp_path):
+    """The CPU-scale configurations train every paper dataset on synthetic data, which the engine gives the
+    Something-Something defaults: experiments.yaml must state whatever of a paper dataset's schedule differs
+    from them (the Kinetics schedule), and nothing else changes a value that `scale:` does not set."""
+    paper = paper_plan(tmp_path)
+    for name in ("config.yaml", "smoke.yaml"):
+        config = yaml.safe_load((REPO / "config" / name).read_text())
+        plan = Plan(config, root=REPO)
+        scaled_train, scaled_model = config["scale"].get("train", {}), config["scale"].get("model", {})
+        for exp in plan.experiments():
+            small, full = resolve_experiment(plan.resolve(exp)), resolve_experiment(paper.resolve(exp))
+            for key in set(TRAIN_DEFAULTS) - set(scaled_train) - {"init_from"}:
+                assert small["train"][key] == full["train"][key], (name, exp, key)
+            if "dropout" not in scaled_model:
+                assert small["model"]["dropout"] == full["model"]["dropout"], (name, exp)
+
+
+def test_experiment_catalogue_states_only_what_differs_from_the_engine_defaults():
+    """config/experiments.yaml repeats no default of ctnet/experiment.py, but for the Kinetics schedule, which it
+    must state (see above) and which must then equal the engine's."""
+    catalogue = yaml.safe_load((REPO / "config/experiments.yaml").read_text())
+    kinetics = {key: value for key, value in KINETICS_TRAIN_DEFAULTS.items() if TRAIN_DEFAULTS[key] != value}
+    assert kinetics == {"epochs": 110, "lr": 0.01, "weight_decay": 1e-4}
+    for name, dataset in catalogue["paper_datasets"].items():
+        train, dropout = dataset.get("train", {}), dataset.get("model", {}).get("dropout")
+        assert all(TRAIN_DEFAULTS[key] != value for key, value in train.items()), name
+        assert dropout != DROPOUT_DEFAULTS["other"], name
+        if name.startswith(("kinetics", "minikinetics")):
+            assert train == kinetics and dropout == DROPOUT_DEFAULTS["kinetics"] == 0.5, name
+
+
+def test_catalogue_schema_allows_the_engines_protocols():
+    """The schema checks protocols where they are written (config/experiments.yaml); the engine's choices are
+    the truth, and the schema must name the same keys and values."""
+    schema = json.loads((REPO / "workflow/schemas/experiments.schema.json").read_text())
+    protocol = schema["properties"]["protocols"]["additionalProperties"]
+    assert set(protocol["properties"]) == set(PROTOCOL_DEFAULTS)
+    for key, choices in PROTOCOL_CHOICES.items():
+        assert protocol["properties"][key]["enum"] == list(choices), key
 
 
 @pytest.mark.parametrize("change, message", [

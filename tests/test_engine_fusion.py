@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ctnet.engine.metrics import classification_metrics, mean_class_accuracy, topk_accuracy
+from ctnet.engine.metrics import (classification_metrics, mean_class_accuracy, metric_counts, metrics_from_counts,
+                                  topk_accuracy)
 from ctnet.engine.scores import ScoresError, fuse_scores, load_scores, save_scores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +32,40 @@ def test_topk_and_mean_class_accuracy_by_hand():
     assert topk_accuracy(scores, labels, 5) == pytest.approx(100.0)  # k capped at the 3 classes
     # class 0: 1/1, class 1: 0/1, class 2: 1/2 -> (100 + 0 + 50) / 3
     assert mean_class_accuracy(scores, labels) == pytest.approx(50.0)
+
+
+def test_counts_summed_over_shards_give_the_metrics_of_the_whole_set():
+    """Distributed validation sums each rank's `metric_counts`: the same numbers as `classification_metrics`."""
+    rng = np.random.default_rng(0)
+    for num_classes, tied in ((3, False), (7, False), (7, True), (174, False)):
+        scores = rng.standard_normal((101, num_classes)).astype(np.float32)
+        if tied:  # few distinct values, as low-precision logits: ties for the top ranks
+            scores = np.round(scores).astype(np.float32)
+        labels = rng.integers(0, num_classes - 1, size=101)  # the last class never occurs
+        expected = classification_metrics(scores, labels)
+        for world in (1, 2, 4):
+            counts = [metric_counts(scores[rank::world], labels[rank::world], num_classes) for rank in range(world)]
+            summed = [sum(column) for column in zip(*counts)]
+            assert metrics_from_counts(summed, num_classes) == expected, (num_classes, tied, world)
+        assert expected["top1"] == topk_accuracy(scores, labels, 1)
+        assert expected["top5"] == topk_accuracy(scores, labels, 5)
+        assert expected["mean_class_acc"] == mean_class_accuracy(scores, labels)
+
+
+def test_counts_by_hand():
+    scores = np.array([[0.9, 0.1, 0.0, 0.0],   # label 0: right
+                       [0.2, 0.5, 0.3, 0.0],   # label 2: second
+                       [0.1, 0.3, 0.6, 0.0]])  # label 2: right
+    counts = metric_counts(scores, [0, 2, 2], 4)
+    # top-1 hits, top-5 hits (k capped at 4 classes), videos, correct per class, videos per class
+    assert counts == [2, 3, 3, 1, 0, 1, 0, 1, 0, 2, 0]
+    metrics = metrics_from_counts(counts, 4)
+    # classes 1 and 3 do not occur: the mean is over classes 0 (1/1) and 2 (1/2)
+    assert metrics == {"top1": pytest.approx(200 / 3), "top5": 100.0, "mean_class_acc": 75.0, "num_videos": 3}
+    with pytest.raises(ValueError, match="class indices"):
+        metric_counts(scores, [0, 2, 4], 4)
+    with pytest.raises(ValueError, match="empty"):
+        classification_metrics(np.zeros((0, 4)), [])
 
 
 def test_fusion_gives_hand_computed_accuracy(tmp_path):

@@ -112,7 +112,7 @@ def paper_dry_run(tmp_path_factory):
                           "--configfile", "config/paper.yaml"], cwd=work, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return {"output": run.stdout + run.stderr, "jobs": parse_dry_run(run.stdout), "config": config, "site": site,
-            "plan": Plan(config, root=work, source="config/paper.yaml")}
+            "plan": Plan(config, root=work, config_path="config/paper.yaml")}
 
 
 def test_profile_and_workflow_profile_are_both_used(paper_dry_run):

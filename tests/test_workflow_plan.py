@@ -12,7 +12,8 @@ from ctnet.workflow import ConfigError, Plan
 from ctnet.workflow.tables import COLUMNS, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ["2a", "2b", "2c", "2d", "2e", "2f", "2g", "2h", "3", "4", "5", "6", "7", "8"]
+# Every table spec: the paper's Tables 2a-2h and 3-8.
+TABLES = sorted(path.stem for path in (ROOT / "config/tables").glob("*.yaml"))
 
 
 def load(name):
@@ -62,7 +63,7 @@ def test_paper_config_keeps_the_paper_schedule(tmp_path):
     weights.write_bytes(b"")
     config["imagenet_weights"] = {"resnet50": str(weights), "resnet101": str(weights)}
     config["tables"] = ["4"]
-    plan = Plan(config, root=ROOT, source="paper-test.yaml")
+    plan = Plan(config, root=ROOT, config_path="paper-test.yaml")
     spec = plan.resolve("k400_ct_16f")
     assert spec["model"]["pretrained"] == str(weights) and "base_width" not in spec["model"]
     assert spec["model"]["dropout"] == 0.5 and spec["data"]["sampling"] == "dense"
@@ -71,12 +72,12 @@ def test_paper_config_keeps_the_paper_schedule(tmp_path):
 
 
 def test_flops_are_counted_at_the_paper_convention(plan):
-    model = plan.flops_experiment(plan.flops_key("v1_ct_8f"))["model"]
+    model = plan.resolver.flops_experiment(plan.resolver.flops_key("v1_ct_8f"))["model"]
     assert "base_width" not in model and model["pretrained"] is None  # the build_model default: 64, the paper
-    assert plan.paper_num_classes("v1_ct_8f") == 174 and plan.paper_num_classes("k400_ct_16f") == 400
+    assert plan.resolver.paper_model("v1_ct_8f")[1] == 174 and plan.resolver.paper_model("k400_ct_16f")[1] == 400
     # Something-Something V1 and V2 share the model and the class count: one count serves both
-    assert plan.flops_key("v2_ct_8f") == plan.flops_key("v1_ct_8f")
-    assert plan.flops_key("minik_c3d_8f") != plan.flops_key("v1_c3d_8f")  # 200 classes, not 174
+    assert plan.resolver.flops_key("v2_ct_8f") == plan.resolver.flops_key("v1_ct_8f")
+    assert plan.resolver.flops_key("minik_c3d_8f") != plan.resolver.flops_key("v1_c3d_8f")  # 200 classes, not 174
     assert plan.flops_path("v1_ct_8f", "1x1_224").endswith("_224.json")
     assert plan.flops_path("v1_ct_8f", "1x1").endswith("_256.json")
 
@@ -88,7 +89,7 @@ def test_skipped_experiment_leaves_its_rows_empty():
     assert "v1_ct_24f" not in plan.experiments()
     assert "v1_ct_en" not in plan.ensembles()  # its member is not run
     rows = {row["label"]: row for row in plan.table_plan("6")["rows"] if row.get("group", "").endswith("V1")}
-    assert rows["CT-Net 24f (1x1)"]["source"] == "not run"
+    assert rows["CT-Net 24f (1x1)"]["origin"] == "not run"
     assert "skipped" in rows["CT-Net 24f (1x1)"]["note"]
 
 
@@ -106,7 +107,7 @@ def test_config_errors_are_one_clear_line(edit, message):
     config = load("config.yaml")
     edit(config)
     with pytest.raises(ConfigError) as err:
-        Plan(config, root=ROOT, source="config.yaml")
+        Plan(config, root=ROOT, config_path="config.yaml")
     assert message in str(err.value)
     assert "\n" not in str(err.value)
 
@@ -136,19 +137,19 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
         "table": "t", "title": "Test table", "config": "config/x.yaml", "description": "",
         "findings": [{"claim": "B beats A", "higher": "B", "lower": "A", "min_gap": 5}],
         "rows": [
-            {"label": "A", "source": "quoted", "views": 30, "paper": {"top1": 50.0, "top5": None, "gflops": 300.0},
+            {"label": "A", "origin": "quoted", "views": 30, "paper": {"top1": 50.0, "top5": None, "gflops": 300.0},
              "certainty": {"top1": "certain"}},
-            {"label": "B", "source": "reproduced", "experiment": "b", "protocol": "p",
+            {"label": "B", "origin": "reproduced", "experiment": "b", "protocol": "p",
              "evaluations": [{"scores": single, "members": [{"experiment": "b", "protocol": "p", "views": 6,
                                                               "flops": flops}]}],
              "paper": {"top1": 62.5, "top5": None, "gflops": 60.0}, "certainty": {"top1": "reconstructed"}},
-            {"label": "EN", "source": "reproduced", "ensemble": "e",
+            {"label": "EN", "origin": "reproduced", "ensemble": "e",
              "evaluations": [{"scores": fused, "members": [{"experiment": "b", "protocol": "p", "views": 1,
                                                              "flops": flops},
                                                             {"experiment": "c", "protocol": "p", "views": 1,
                                                              "flops": flops2}]}],
              "paper": {}},
-            {"label": "SPLITS", "source": "reproduced", "mean_over": ["b", "b2"], "protocol": "p",
+            {"label": "SPLITS", "origin": "reproduced", "mean_over": ["b", "b2"], "protocol": "p",
              "evaluations": [{"scores": single, "members": [{"experiment": "b", "protocol": "p", "views": 6,
                                                               "flops": flops}]},
                              {"scores": fused, "members": [{"experiment": "b2", "protocol": "p", "views": 6,
@@ -178,7 +179,7 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
 
 def test_write_table_reports_a_missing_result_file(tmp_path):
     plan = {"table": "t", "title": "t", "config": "c", "rows": [
-        {"label": "B", "source": "reproduced", "experiment": "b", "protocol": "p",
+        {"label": "B", "origin": "reproduced", "experiment": "b", "protocol": "p",
          "evaluations": [{"scores": str(tmp_path / "missing.json"), "members": []}], "paper": {}}]}
     with pytest.raises(ConfigError, match="missing.json: file not found"):
         write_table(plan, tmp_path / "t.csv", tmp_path / "t.md")
@@ -231,8 +232,8 @@ def test_paper_config_gives_each_split_its_own_lists(tmp_path):
     lists = {exp: paper.resolve_train(exp)["data"]["train_list"]
              for exp in ("ucf101_ct_16f", "ucf101_ct_16f_split2", "ucf101_ct_16f_split3")}
     assert len(set(lists.values())) == 3
-    assert paper.source(paper.source_of("ucf101_split3"))["split"] == 3
-    assert paper.frames_root("ucf101_split2") == paper.frames_root("ucf101")  # frames extracted once
+    assert paper.data.source(paper.config["datasets"]["ucf101_split3"])["split"] == 3
+    assert paper.data.frames_root("ucf101_split2") == paper.data.frames_root("ucf101")  # frames extracted once
     assert len({paper.trained_as(exp) for exp in lists}) == 3
 
 
@@ -252,7 +253,7 @@ def test_fine_tuning_from_a_skipped_experiment_is_refused():
     config = load("config.yaml")
     config["skip_experiments"] = ["k400_ct_16f"]
     with pytest.raises(ConfigError, match=r"k400_ct_16f is skipped but hmdb51_ct_16f fine-tunes its weights"):
-        Plan(config, root=ROOT, source="config.yaml")
+        Plan(config, root=ROOT, config_path="config.yaml")
 
 
 @pytest.mark.parametrize("init_from, message", [
@@ -273,6 +274,15 @@ def test_bad_init_from_names_the_experiment(tmp_path, init_from, message):
 
 def test_max_failed_fraction_reaches_extraction_only_when_set():
     config = load("smoke.yaml")
-    assert Plan(config, root=ROOT).extraction_options("synthetic") == ""
+    assert Plan(config, root=ROOT).data.extraction_options("synthetic") == ""
     config["sources"]["synthetic"]["max_failed_fraction"] = 0.2
-    assert Plan(config, root=ROOT).extraction_options("synthetic") == "--max-failed-fraction 0.2"
+    assert Plan(config, root=ROOT).data.extraction_options("synthetic") == "--max-failed-fraction 0.2"
+
+
+def test_cluster_site_settings_are_refused_with_their_home():
+    """No rule reads a partition from the configuration: the SLURM profile is where the cluster's settings live."""
+    config = load("paper.yaml")
+    config["resources"]["train"]["slurm_partition"] = "gpu"
+    with pytest.raises(ConfigError, match=r"resources.train.slurm_partition: site settings of the cluster belong "
+                                          r"in slurm/config.yaml"):
+        Plan(config, root=ROOT, config_path="paper.yaml")

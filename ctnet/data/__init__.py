@@ -1,5 +1,12 @@
-"""Everything between videos and batches of clips: frame extraction, annotation parsing, the synthetic
-dataset, clip sampling, augmentation and the dataset the training and test programs read."""
-from .dataset import VideoFrameDataset, build_dataset, seed_worker
+"""Everything between videos and batches of clips: frame extraction, annotation parsing, the dataset registry,
+the synthetic dataset, clip sampling, augmentation and the dataset the training and test programs read."""
 
 __all__ = ["VideoFrameDataset", "build_dataset", "seed_worker"]
+
+
+def __getattr__(name):
+    # The dataset imports torch; the workflow imports ctnet.data.registry and must not pay for it.
+    if name in __all__:
+        from . import dataset
+        return getattr(dataset, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 from ..atomic import write_text_atomic
 from .extract import count_frames, read_manifests
@@ -52,11 +52,7 @@ def index_frames(frames_root: str | Path, filename_prefix: str = "img_") -> Fram
     with os.scandir(frames_root) as entries:
         for entry in entries:
             if entry.is_dir() and not entry.name.startswith("."):
-                if filename_prefix:
-                    n = count_frames(Path(entry.path))
-                else:
-                    with os.scandir(entry.path) as files:
-                        n = sum(1 for f in files if f.name.endswith(".jpg"))
+                n = count_frames(Path(entry.path), filename_prefix)
                 if n:
                     index[entry.name] = (entry.name, n)
     return index
@@ -65,7 +61,7 @@ def index_frames(frames_root: str | Path, filename_prefix: str = "img_") -> Fram
 def _require(path: Path) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; --annotations must point at the folder of the dataset's "
-                                "official annotation files (see README, 'Data')")
+                                "official annotation files (see docs/data.md)")
     return path
 
 
@@ -291,32 +287,6 @@ def parse_hmdb51(folder: Path, index: FrameIndex, split_number: int = 1) -> Spli
                 if len(fields) == 2 and fields[1] in ("1", "2"):
                     items["train" if fields[1] == "1" else "val"].append((Path(fields[0]).stem, label))
     return _assemble(classes, items, index)
-
-
-PARSERS: dict[str, Callable[..., Splits]] = {
-    "synthetic": parse_sthv2,
-    "sthv1": parse_sthv1,
-    "sthv2": parse_sthv2,
-    "kinetics400": parse_kinetics400,
-    "minikinetics200": parse_minikinetics200,
-    "ucf101": parse_ucf101,
-    "hmdb51": parse_hmdb51,
-}
-SPLIT_NUMBERED = {"ucf101", "hmdb51"}
-
-
-def parse_annotations(dataset: str, annotations: str | Path, index: FrameIndex, split_number: int = 1) -> Splits:
-    """Dispatch to the dataset's parser; ``split_number`` (1-3) selects UCF101's and HMDB51's split."""
-    if dataset not in PARSERS:
-        raise ValueError(f"--dataset must be one of {', '.join(PARSERS)}, got {dataset!r}")
-    folder = Path(annotations)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"--annotations {folder}: no such folder")
-    if dataset in SPLIT_NUMBERED:
-        if split_number not in (1, 2, 3):
-            raise ValueError(f"--split must be 1, 2 or 3 for {dataset}, got {split_number}")
-        return PARSERS[dataset](folder, index, split_number)
-    return PARSERS[dataset](folder, index)
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:

@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
+from .. import paths
 from ..atomic import atomic_path
 from ..progress import progress_bar
 from .video import VideoDecodeError, decode_frames
@@ -73,10 +74,10 @@ def failures_exceed(failed: int, total: int, max_fraction: float) -> bool:
     return total > 0 and failed / total > max_fraction
 
 
-def count_frames(folder: Path) -> int:
-    """Number of extracted frames in a finished video folder."""
+def count_frames(folder: Path, prefix: str = "img_") -> int:
+    """Number of frame files (``<prefix>NNNNN.jpg``) in a finished video folder."""
     with os.scandir(folder) as entries:
-        return sum(1 for e in entries if e.name.startswith("img_") and e.name.endswith(".jpg"))
+        return sum(1 for e in entries if e.name.startswith(prefix) and e.name.endswith(".jpg"))
 
 
 def extract_video(path: str | Path, out_root: str | Path, short_side: int = 256, quality: int = 90) -> Outcome:
@@ -111,10 +112,9 @@ def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable]) -> None:
 
 
 def output_names(shard: tuple[int, int]) -> tuple[str, str]:
-    """Manifest and failures file names; one pair per shard so that concurrent shards never share a file."""
-    index, count = shard
-    suffix = "" if count == 1 else f".shard-{index}-of-{count}"
-    return f"manifest{suffix}.csv", f"failures{suffix}.csv"
+    """Manifest and failures file names of a shard (``ctnet.paths``: one pair per shard)."""
+    suffix = paths.shard_suffix(*shard)
+    return paths.MANIFEST_NAME.format(shard=suffix), paths.FAILURES_NAME.format(shard=suffix)
 
 
 def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 256, shard: tuple[int, int] = (0, 1),

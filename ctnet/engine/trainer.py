@@ -39,6 +39,7 @@ from .checkpoint import (LAST_CHECKPOINT, load_checkpoint, load_finetune_weights
 from .distributed import (ResumableDistributedSampler, any_rank, shard_indices, steps_per_epoch,
                           sum_over_ranks)
 from .evaluator import autocast_context, evaluate_dataset
+from .metrics import metric_counts, metrics_from_counts
 from .schedule import WarmupCosine, scaled_lr
 
 logger = logging.getLogger(__name__)
@@ -315,19 +316,11 @@ class Trainer:
                                            indices=shard_indices(len(dataset), self.ctx), show_progress=False)
         labels = np.asarray(dataset.labels)[indices]
         num_classes = scores.shape[1]
-        top5 = np.argsort(-scores, axis=1)[:, :min(5, num_classes)]
-        hits1 = top5[:, 0] == labels
-        per_class_correct = np.bincount(labels[hits1], minlength=num_classes)
-        per_class_count = np.bincount(labels, minlength=num_classes)
-        sums = sum_over_ranks([float(hits1.sum()), float((top5 == labels[:, None]).any(axis=1).sum()),
-                               float(len(labels)), *per_class_correct.tolist(), *per_class_count.tolist()],
-                              self.ctx)
-        total = sums[2]
-        correct_c = np.array(sums[3:3 + num_classes])
-        count_c = np.array(sums[3 + num_classes:])
-        present = count_c > 0
-        return {"val_top1": 100.0 * sums[0] / total, "val_top5": 100.0 * sums[1] / total,
-                "val_mean_class_acc": float(100.0 * np.mean(correct_c[present] / count_c[present]))}
+        # Counts add up over the ranks' disjoint shares; the metrics are those of the whole val list.
+        counts = sum_over_ranks(metric_counts(scores, labels, num_classes), self.ctx)
+        metrics = metrics_from_counts(counts, num_classes)
+        return {"val_top1": metrics["top1"], "val_top5": metrics["top5"],
+                "val_mean_class_acc": metrics["mean_class_acc"]}
 
     # ----------------------------------------------------------------------------------------------- run
     def run(self):

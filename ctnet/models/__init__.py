@@ -1,6 +1,6 @@
 """``ctnet.models``: CT-Net, its baseline modules and backbones, built from a plain-data spec.
 
-``build_model(spec, num_classes)`` is the one entry point; the spec keys are documented in the README
+``build_model(spec, num_classes)`` is the one entry point; the spec keys are documented in docs/model.md
 ("Model spec") and validated by :func:`ctnet.model_spec.resolve_spec`.
 """
 

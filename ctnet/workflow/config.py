@@ -10,11 +10,13 @@ from pathlib import Path
 
 import jsonschema
 
+from ctnet.data.registry import DATASETS
 from ctnet.workflow.io import ConfigError, read_yaml
 
 DEFAULT_EXPERIMENTS = "config/experiments.yaml"
 DEFAULT_TABLES_DIR = "config/tables"
 SCHEMA_DIR = "workflow/schemas"
+CONFIG_SCHEMA = "config.schema.json"
 
 
 def deep_merge(base, override):
@@ -28,9 +30,17 @@ def deep_merge(base, override):
     return merged
 
 
+def load_schema(schema_name, root):
+    """workflow/schemas/<schema_name>; the configuration's dataset kinds are the registry's (one home)."""
+    schema = json.loads((Path(root) / SCHEMA_DIR / schema_name).read_text())
+    if schema_name == CONFIG_SCHEMA:
+        schema["$defs"]["source"]["properties"]["kind"]["enum"] = list(DATASETS)
+    return schema
+
+
 def validate(data, schema_name, source, root):
     """Check `data` against workflow/schemas/<schema_name>; raise one ConfigError line naming `source`."""
-    schema = json.loads((Path(root) / SCHEMA_DIR / schema_name).read_text())
+    schema = load_schema(schema_name, root)
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     if not errors:
         return
@@ -47,7 +57,13 @@ def validate(data, schema_name, source, root):
 
 def load_config(config, root, source):
     """Validate the configuration dict `config` (loaded by Snakemake from `source`) and check its paths."""
-    validate(config, "config.schema.json", source, root)
+    for rule, resources in (config.get("resources") or {}).items():
+        site = sorted(key for key in resources or {} if key.startswith("slurm_"))
+        if site:
+            # The rules read only the keys below; the cluster's own settings have one home, the SLURM profile.
+            raise ConfigError(f"{source}: resources.{rule}.{site[0]}: site settings of the cluster belong in "
+                              "slurm/config.yaml (default-resources, or set-resources per rule), not in the configuration")
+    validate(config, CONFIG_SCHEMA, source, root)
     root = Path(root)
     for name, spec in config["sources"].items():
         kind = spec["kind"]

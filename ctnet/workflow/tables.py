@@ -52,7 +52,7 @@ def _evaluate(evaluation):
 def reproduce_row(row):
     """The reproduced numbers of one planned row: the mean over its evaluations (one, except for rows averaged
     over dataset splits) of top1/top5 and of the GFLOPs, which sum over an ensemble's members and views."""
-    if row["source"] != "reproduced":
+    if row["origin"] != "reproduced":
         return {key: None for key in METRICS}
     results = [_evaluate(evaluation) for evaluation in row["evaluations"]]
     mean = {}
@@ -78,7 +78,7 @@ def build_rows(plan):
             "table": plan["table"],
             "row": row["label"],
             "group": row.get("group", ""),
-            "source": row["source"],
+            "source": row["origin"],  # the published column name: reproduced, quoted or not run
             "experiment": row.get("experiment", row.get("ensemble", " ".join(row.get("mean_over", [])))),
             "protocol": row.get("protocol", ""),
             "views": "" if views is None else str(views),

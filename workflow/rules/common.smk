@@ -1,12 +1,13 @@
-# Configuration, the plan of the run, and the helpers every rule uses.
+# Configuration, the plan of the run, and the helpers every rule uses. File names come from ctnet.paths.
 from pathlib import Path
 
 from snakemake.utils import min_version, update_config
 
 import ctnet.workflow.plots
 import ctnet.workflow.tables
-from ctnet.workflow import Plan
+from ctnet import paths
 from ctnet.atomic import write_json_atomic
+from ctnet.workflow import Plan
 from ctnet.workflow.io import read_yaml, write_yaml_atomic
 
 min_version("9.0")
@@ -21,9 +22,9 @@ if not workflow.overwrite_configfiles:
     update_config(defaults, config)
     config.clear()
     config.update(defaults)
-CONFIG_SOURCE = str(workflow.overwrite_configfiles[-1]) if workflow.overwrite_configfiles else DEFAULT_CONFIG
+CONFIG_PATH = str(workflow.overwrite_configfiles[-1]) if workflow.overwrite_configfiles else DEFAULT_CONFIG
 
-PLAN = Plan(config, root=ROOT, source=CONFIG_SOURCE)
+PLAN = Plan(config, root=ROOT, config_path=CONFIG_PATH)
 
 report: "../report/workflow.rst"
 

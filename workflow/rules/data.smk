@@ -5,13 +5,13 @@
 
 rule make_synthetic:
     output:
-        videos=directory("results/data/{source}/videos"),
-        annotations=directory("results/data/{source}/annotations"),
+        videos=directory(paths.VIDEOS),
+        annotations=directory(paths.ANNOTATIONS),
     params:
-        out="results/data/{source}",
-        gen=lambda w: PLAN.source(w.source)["generate"],
+        out=paths.DATA,
+        gen=lambda w: PLAN.data.source(w.source)["generate"],
     log:
-        "results/logs/make_synthetic/{source}.log",
+        paths.log("make_synthetic", "{source}"),
     threads: res("make_synthetic", "threads")
     priority: 1
     resources:
@@ -27,20 +27,19 @@ rule make_synthetic:
 
 rule extract_frames:
     input:
-        videos=lambda w: PLAN.videos(w.source),
+        videos=lambda w: PLAN.data.videos(w.source),
     output:
-        # extract_frames.py names its manifest manifest.csv (one shard) or manifest.shard-I-of-N.csv
-        manifest="results/data/{source}/frames/manifest{shard}.csv",
+        manifest=paths.MANIFEST,
     wildcard_constraints:
         shard=r"(\.shard-\d+-of-\d+)?",
     params:
-        frames="results/data/{source}/frames",
-        shard=lambda w: PLAN.shard_arg(w.source, w.shard),
-        short_side=lambda w: PLAN.source(w.source).get("short_side", 256),
+        frames=paths.FRAMES,
+        shard=lambda w: PLAN.data.shard_arg(w.shard),
+        short_side=lambda w: PLAN.data.source(w.source).get("short_side", 256),
         # Only when the source sets it: extract_frames.py owns the default.
-        max_failed=lambda w: PLAN.extraction_options(w.source),
+        max_failed=lambda w: PLAN.data.extraction_options(w.source),
     log:
-        "results/logs/extract_frames/{source}{shard}.log",
+        paths.log("extract_frames", "{source}{shard}"),
     threads: res("extract_frames", "threads")
     priority: 1
     resources:
@@ -55,19 +54,17 @@ rule extract_frames:
 
 rule build_lists:
     input:
-        frames=lambda w: PLAN.frames_ready(w.source),
-        annotations=lambda w: PLAN.annotations(w.source),
+        frames=lambda w: PLAN.data.frames_ready(w.source),
+        annotations=lambda w: PLAN.data.annotations(w.source),
     output:
-        train="results/data/{source}/lists/train.txt",
-        val="results/data/{source}/lists/val.txt",
-        classes="results/data/{source}/lists/classes.txt",
+        **paths.LIST_FILES,
     params:
-        kind=lambda w: PLAN.lists_format(w.source),
-        frames=lambda w: PLAN.frames_root(w.source),
-        split=lambda w: PLAN.source(w.source).get("split", 1),
-        out="results/data/{source}/lists",
+        kind=lambda w: PLAN.data.source(w.source)["kind"],
+        frames=lambda w: PLAN.data.frames_root(w.source),
+        split=lambda w: PLAN.data.source(w.source).get("split", 1),
+        out=paths.LISTS,
     log:
-        "results/logs/build_lists/{source}.log",
+        paths.log("build_lists", "{source}"),
     threads: res("build_lists", "threads")
     priority: 1
     resources:

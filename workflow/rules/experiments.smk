@@ -5,43 +5,43 @@
 
 rule experiment:
     output:
-        "results/experiments/{exp}.yaml",
+        paths.EXPERIMENT,
     params:
         spec=lambda w: PLAN.resolve(w.exp),
     log:
-        "results/logs/experiment/{exp}.log",
+        paths.log("experiment", "{exp}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
         mem_mb=res("default", "mem_mb"),
     run:
         write_yaml_atomic(output[0], params.spec)
-        Path(log[0]).write_text(f"resolved {wildcards.exp} with {CONFIG_SOURCE}\n")
+        Path(log[0]).write_text(f"resolved {wildcards.exp} with {CONFIG_PATH}\n")
 
 
 rule experiment_train:
     output:
-        "results/experiments/train/{exp}.yaml",
+        paths.TRAIN_EXPERIMENT,
     params:
         spec=lambda w: PLAN.resolve_train(w.exp),
     log:
-        "results/logs/experiment_train/{exp}.log",
+        paths.log("experiment_train", "{exp}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
         mem_mb=res("default", "mem_mb"),
     run:
         write_yaml_atomic(output[0], params.spec)
-        Path(log[0]).write_text(f"resolved {wildcards.exp} for training with {CONFIG_SOURCE}\n")
+        Path(log[0]).write_text(f"resolved {wildcards.exp} for training with {CONFIG_PATH}\n")
 
 
 rule flops_experiment:
     output:
-        "results/experiments/flops/{key}.yaml",
+        paths.FLOPS_EXPERIMENT,
     params:
-        spec=lambda w: PLAN.flops_experiment(w.key),
+        spec=lambda w: PLAN.resolver.flops_experiment(w.key),
     log:
-        "results/logs/flops_experiment/{key}.log",
+        paths.log("flops_experiment", "{key}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),

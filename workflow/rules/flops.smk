@@ -4,13 +4,13 @@
 
 rule count_flops:
     input:
-        "results/experiments/flops/{key}.yaml",
+        paths.FLOPS_EXPERIMENT,
     output:
-        "results/flops/{key}_{size}.json",
+        paths.FLOPS,
     params:
-        num_classes=lambda w: PLAN.paper_num_classes(w.key),
+        num_classes=lambda w: PLAN.resolver.paper_model(w.key)[1],
     log:
-        "results/logs/count_flops/{key}_{size}.log",
+        paths.log("count_flops", "{key}_{size}"),
     threads: res("count_flops", "threads")
     resources:
         runtime=res("count_flops", "runtime"),

@@ -3,7 +3,6 @@
 
 TABLE_CODE = ["scripts/make_table.py", ctnet.workflow.tables.__file__, ctnet.workflow.io.__file__]
 ALL_TABLE_FILES = [path for table in PLAN.tables for path in PLAN.table_paths(table).values()]
-FIG5 = "results/figures/fig5_accuracy_vs_gflops.png"
 
 
 localrules:
@@ -15,30 +14,16 @@ localrules:
     table,
     plot_table,
     fig5,
-    table2a,
-    table2b,
-    table2c,
-    table2d,
-    table2e,
-    table2f,
-    table2g,
-    table2h,
-    table3,
-    table4,
-    table5,
-    table6,
-    table7,
-    table8,
 
 
 rule all_tables:
     input:
         ALL_TABLE_FILES,
         list(PLAN.plots().values()),
-        [FIG5] if "4" in PLAN.tables else [],
+        [paths.FIG5] if "4" in PLAN.tables else [],
     default_target: True
     log:
-        "results/logs/all_tables.log",
+        paths.log("all_tables", "all_tables"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
@@ -51,36 +36,36 @@ rule all_tables:
 
 rule table_plan:
     output:
-        "results/tables/plans/{table}.json",
+        paths.TABLE_PLAN,
     params:
         plan=lambda w: PLAN.table_plan(w.table),
     log:
-        "results/logs/table_plan/{table}.log",
+        paths.log("table_plan", "{table}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
         mem_mb=res("default", "mem_mb"),
     run:
         write_json_atomic(output[0], params.plan)
-        Path(log[0]).write_text(f"table {wildcards.table} planned with {CONFIG_SOURCE}\n")
+        Path(log[0]).write_text(f"table {wildcards.table} planned with {CONFIG_PATH}\n")
 
 
 rule table:
     input:
-        plan="results/tables/plans/{table}.json",
-        spec="config/tables/{table}.yaml",
+        plan=paths.TABLE_PLAN,
+        spec=lambda w: PLAN.table_spec_path(w.table),
         results=lambda w: PLAN.table_inputs(w.table),
         code=TABLE_CODE,
     output:
         csv=report(
-            "results/tables/{table}.csv",
+            paths.pattern(paths.TABLE, ext="csv"),
             caption="../report/table.rst",
             category="Tables",
             labels={"table": "{table}"},
         ),
-        md="results/tables/{table}.md",
+        md=paths.pattern(paths.TABLE, ext="md"),
     log:
-        "results/logs/table/{table}.log",
+        paths.log("table", "{table}"),
     threads: res("table", "threads")
     resources:
         runtime=res("table", "runtime"),
@@ -93,11 +78,11 @@ rule table:
 
 rule plot_table:
     input:
-        csv="results/tables/{table}.csv",
+        csv=paths.pattern(paths.TABLE, ext="csv"),
         code=["scripts/plot_table.py", ctnet.workflow.plots.__file__],
     output:
         report(
-            "results/figures/table{table}.png",
+            paths.TABLE_FIGURE,
             caption="../report/plot_table.rst",
             category="Figures",
             labels={"figure": "table {table}"},
@@ -107,7 +92,7 @@ rule plot_table:
         y=lambda w: PLAN.specs[w.table]["plot"]["y"],
         title=lambda w: PLAN.specs[w.table]["title"],
     log:
-        "results/logs/plot_table/{table}.log",
+        paths.log("plot_table", "{table}"),
     threads: 1
     resources:
         runtime=res("table", "runtime"),
@@ -121,12 +106,12 @@ rule plot_table:
 
 rule fig5:
     input:
-        csv="results/tables/4.csv",
+        csv=paths.TABLE.format(table="4", ext="csv"),
         code=["scripts/plot_fig5.py", ctnet.workflow.plots.__file__],
     output:
-        report(FIG5, caption="../report/fig5.rst", category="Figures", labels={"figure": "5"}),
+        report(paths.FIG5, caption="../report/fig5.rst", category="Figures", labels={"figure": "5"}),
     log:
-        "results/logs/fig5.log",
+        paths.log("fig5", "fig5"),
     threads: 1
     resources:
         runtime=res("table", "runtime"),
@@ -137,72 +122,13 @@ rule fig5:
         "python scripts/plot_fig5.py --csv {input.csv:q} --out {output:q} > {log:q} 2>&1"
 
 
-# One target per paper table: its CSV, its Markdown and, for the ablations the paper plots, its figure.
-rule table2a:
-    input:
-        PLAN.table_target("2a"),
+# One target per table spec (config/tables/<table>.yaml -> rule table<table>): its CSV, its Markdown and, for the
+# ablations the paper plots, its figure. A new table is one YAML file.
+for table_name in PLAN.specs:
 
-
-rule table2b:
-    input:
-        PLAN.table_target("2b"),
-
-
-rule table2c:
-    input:
-        PLAN.table_target("2c"),
-
-
-rule table2d:
-    input:
-        PLAN.table_target("2d"),
-
-
-rule table2e:
-    input:
-        PLAN.table_target("2e"),
-
-
-rule table2f:
-    input:
-        PLAN.table_target("2f"),
-
-
-rule table2g:
-    input:
-        PLAN.table_target("2g"),
-
-
-rule table2h:
-    input:
-        PLAN.table_target("2h"),
-
-
-rule table3:
-    input:
-        PLAN.table_target("3"),
-
-
-rule table4:
-    input:
-        PLAN.table_target("4"),
-
-
-rule table5:
-    input:
-        PLAN.table_target("5"),
-
-
-rule table6:
-    input:
-        PLAN.table_target("6"),
-
-
-rule table7:
-    input:
-        PLAN.table_target("7"),
-
-
-rule table8:
-    input:
-        PLAN.table_target("8"),
+    rule:
+        name:
+            f"table{table_name}"
+        input:
+            PLAN.table_target(table_name),
+        localrule: True

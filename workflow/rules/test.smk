@@ -3,13 +3,13 @@
 
 rule test:
     input:
-        experiment="results/experiments/{exp}.yaml",
+        experiment=paths.EXPERIMENT,
         checkpoint=lambda w: PLAN.weights(w.exp),
     output:
-        scores="results/scores/{exp}/{protocol}.npz",
-        summary="results/scores/{exp}/{protocol}.json",
+        scores=paths.pattern(paths.SCORES, ext="npz"),
+        summary=paths.pattern(paths.SCORES, ext="json"),
     log:
-        "results/logs/test/{exp}/{protocol}.log",
+        paths.log("test", "{exp}/{protocol}"),
     threads: res("test", "threads")
     priority: 1
     resources:
@@ -29,12 +29,12 @@ rule fuse:
     input:
         lambda w: PLAN.ensemble_members(w.ens),
     output:
-        scores="results/fused/{ens}.npz",
-        summary="results/fused/{ens}.json",
+        scores=paths.pattern(paths.FUSED, ext="npz"),
+        summary=paths.pattern(paths.FUSED, ext="json"),
     params:
         weights=lambda w: " ".join(str(weight) for weight in PLAN.ensemble_weights(w.ens)),
     log:
-        "results/logs/fuse/{ens}.log",
+        paths.log("fuse", "{ens}"),
     threads: res("fuse", "threads")
     resources:
         runtime=res("fuse", "runtime"),

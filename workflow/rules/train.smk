@@ -2,23 +2,23 @@
 # output, so a failed or killed attempt (Snakemake deletes its outputs) leaves them for the retry, which
 # resumes from the last one. They also keep finished weights safe where protected() cannot (it trusts
 # os.access, which says yes to root): a checkpoint of other settings is kept aside, never deleted, and a
-# finished one writes final.pt again in seconds (README, "Interruptions, config changes and bad videos").
+# finished one writes final.pt again in seconds (docs/reliability.md).
 
 
 rule train:
     input:
-        experiment="results/experiments/train/{exp}.yaml",
+        experiment=paths.TRAIN_EXPERIMENT,
         lists=lambda w: PLAN.experiment_inputs(w.exp),
     output:
-        final="results/train/{exp}/final.pt",
-        metrics="results/train/{exp}/metrics.csv",
+        final=paths.FINAL_WEIGHTS,
+        metrics=paths.METRICS,
     params:
-        out="results/train/{exp}",
-        ckpt_dir="results/checkpoints/{exp}",
+        out=paths.TRAIN_DIR,
+        ckpt_dir=paths.CHECKPOINTS,
         # torchrun starts one process per GPU: each gets its share of the job's CPUs.
         omp_threads=lambda w, threads, resources: max(1, threads // max(1, resources.gpu)),
     log:
-        "results/logs/train/{exp}.log",
+        paths.log("train", "{exp}"),
     threads: res("train", "threads")
     priority: 1
     resources:
