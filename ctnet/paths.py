@@ -2,7 +2,8 @@
 are Snakemake's), the package fills them in with `str.format`. Torch-free, for the Snakefile.
 
     results/data/<source>/{videos,annotations,frames,lists}/      results/experiments/{,train/,flops/}<name>.yaml
-    results/train/<exp>/{final.pt,metrics.csv}   results/checkpoints/<exp>/   results/scores/<exp>/<protocol>.npz
+    results/train/<exp>/{final.pt,metrics.csv}   results/checkpoints/<exp>/   results/imported/<exp>/final.pt
+      results/scores/<exp>/<protocol>.npz
     results/fused/<ens>.npz   results/flops/<key>_<size>.json   results/tables/{,plans/}<table>.*   results/figures/
     results/logs/<rule>/<job>.log
 """
@@ -28,6 +29,8 @@ TRAIN_DIR = RESULTS + "/train/{exp}"
 FINAL_WEIGHTS = TRAIN_DIR + "/final.pt"
 METRICS = TRAIN_DIR + "/metrics.csv"
 CHECKPOINTS = RESULTS + "/checkpoints/{exp}"
+# Weights of the official code (`weights:` of the configuration) converted for ctnet.
+IMPORTED_WEIGHTS = RESULTS + "/imported/{exp}/final.pt"
 
 SCORES = RESULTS + "/scores/{exp}/{protocol}.{ext}"
 FUSED = RESULTS + "/fused/{ens}.{ext}"

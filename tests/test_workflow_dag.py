@@ -184,3 +184,26 @@ def test_a_new_table_is_one_yaml_file(tmp_path):
     assert counts["table9"] == 1 and counts["table"] == 1 and "results/tables/9.md" in result.stdout
     every = job_counts(snakemake(work, "-n", "all_tables", *smoke).stdout)
     assert every["table"] == len(list((ROOT / "config/tables").glob("*.yaml"))) + 1
+
+
+def test_experiment_given_official_weights_is_tested_never_trained(tmp_path):
+    """`weights: {exp: official checkpoint}`: the checkpoint is converted (import_weights) and tested; no training
+    job appears for the experiment, and its table rows say where the weights came from."""
+    work = workflow_copy(tmp_path)
+    (work / "released").mkdir()
+    (work / "released/ct_net_8f_r50.pth.tar").write_bytes(b"stand-in")
+    config = yaml.safe_load((work / "config/smoke.yaml").read_text())
+    config["weights"] = {"v1_ct_8f": "released/ct_net_8f_r50.pth.tar"}
+    (work / "config/released.yaml").write_text(yaml.safe_dump(config))
+    released = ["--configfile", "config/released.yaml"]
+
+    result = snakemake(work, "-n", "results/scores/v1_ct_8f/2clips_3crops.json", *released)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    assert counts["import_weights"] == 1 and counts["test"] == 1 and "train" not in counts
+    assert "results/imported/v1_ct_8f/final.pt" in result.stdout
+
+    plan = Plan(config, root=work, config_path="config/released.yaml")
+    rows = [row for row in plan.table_plan("3")["rows"] if row.get("experiment") == "v1_ct_8f"]
+    assert rows and all("official code's weights (released/ct_net_8f_r50.pth.tar)" in row["note"] for row in rows)
+    assert all(plan.weights(exp) != plan.weights("v1_ct_8f") for exp in plan.experiments() if exp != "v1_ct_8f")

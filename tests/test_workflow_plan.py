@@ -286,3 +286,16 @@ def test_cluster_site_settings_are_refused_with_their_home():
     with pytest.raises(ConfigError, match=r"resources.train.slurm_partition: site settings of the cluster belong "
                                           r"in slurm/config.yaml"):
         Plan(config, root=ROOT, config_path="paper.yaml")
+
+
+def test_overrides_give_another_reading_of_a_dataset_and_a_protocol():
+    config = load("smoke.yaml")
+    config["overrides"] = {"paper_datasets": {"kinetics400": {"train": {"epochs": 90}}},
+                           "protocols": {"1x1": {"views_per_batch": 4}}}
+    plan = Plan(config, root=ROOT)
+    assert plan.catalogue["paper_datasets"]["kinetics400"]["train"]["epochs"] == 90
+    assert plan.catalogue["paper_datasets"]["kinetics400"]["num_classes"] == 400  # merged, not replaced
+    assert plan.catalogue["protocols"]["1x1"]["views_per_batch"] == 4
+    config["overrides"] = {"protocols": {"1x1_typo": {"size": 224}}}
+    with pytest.raises(ConfigError, match=r"overrides.protocols.1x1_typo: config/experiments.yaml has no such entry"):
+        Plan(config, root=ROOT)

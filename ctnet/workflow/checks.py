@@ -11,6 +11,7 @@ from ctnet.workflow.io import ConfigError
 
 def check_plan(plan):
     check_names(plan)
+    check_given_weights(plan)
     check_datasets_mapped(plan)
     check_parents_not_skipped(plan)
     check_protocols(plan)
@@ -26,6 +27,16 @@ def check_names(plan):
     for name in plan.skipped:
         if name not in plan.catalogue["experiments"]:
             raise ConfigError(f"{plan.config_path}: skip_experiments: no experiment named {name!r} in the catalogue")
+
+
+def check_given_weights(plan):
+    """`weights:` names experiments of the catalogue; one given weights is not also fine-tuned from here."""
+    for exp in plan.config.get("weights", {}):
+        if exp not in plan.catalogue["experiments"]:
+            raise ConfigError(f"{plan.config_path}: weights: no experiment named {exp!r} in the catalogue")
+        if "init_from" in plan.catalogue["experiments"][exp]:
+            raise ConfigError(f"{plan.config_path}: weights.{exp}: the experiment fine-tunes another (init_from); "
+                              "imported weights replace its training, so test the fine-tuned checkpoint instead")
 
 
 def check_datasets_mapped(plan):

@@ -88,6 +88,10 @@ def load_config(config, root, source):
         if name not in config["sources"]:
             raise ConfigError(f"{source}: datasets.{dataset}: no source named {name!r}; "
                               f"add it under `sources:` or use one of {sorted(config['sources'])}")
+    for exp, path in config.get("weights", {}).items():
+        if not (root / path).is_file():
+            raise ConfigError(f"{source}: weights.{exp}: {path} does not exist; point it at the checkpoint saved by the "
+                              "official code (e.g. the released .pth.tar)")
     for backbone, path in config.get("imagenet_weights", {}).items():
         if not (root / path).is_file():
             raise ConfigError(f"{source}: imagenet_weights.{backbone}: {path} does not exist; download the torchvision "
@@ -95,9 +99,20 @@ def load_config(config, root, source):
     return config
 
 
-def load_catalogue(path, root):
-    """The experiment catalogue with every `base:` chain flattened: name -> full experiment definition."""
+def load_catalogue(path, root, overrides=None, config_path="the configuration"):
+    """The experiment catalogue with every `base:` chain flattened: name -> full experiment definition.
+
+    `overrides` (the configuration's `overrides:`) is merged over the catalogue's `paper_datasets:` and `protocols:`
+    first, so that a configuration can choose another reading of a dataset's schedule or a test protocol (the
+    official code's, in paper.yaml) without a second catalogue; the result is checked as the catalogue is.
+    """
     data = read_yaml(Path(root) / path)
+    for section, entries in (overrides or {}).items():
+        for name, override in entries.items():
+            if name not in data.get(section, {}):
+                raise ConfigError(f"{config_path}: overrides.{section}.{name}: {path} has no such entry; "
+                                  f"use one of {', '.join(data.get(section, {}))}")
+            data[section][name] = deep_merge(data[section][name], override)
     validate(data, "experiments.schema.json", path, root)
     raw = data["experiments"]
     flat = {}

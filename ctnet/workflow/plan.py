@@ -26,7 +26,8 @@ class Plan:
         self.root = Path(root)
         self.config_path = config_path
         self.config = load_config(config, self.root, config_path)
-        self.catalogue = load_catalogue(config.get("experiments", DEFAULT_EXPERIMENTS), self.root)
+        self.catalogue = load_catalogue(config.get("experiments", DEFAULT_EXPERIMENTS), self.root,
+                                        self.config.get("overrides"), config_path)
         self.tables_dir = config.get("tables_dir", DEFAULT_TABLES_DIR)
         self.specs = load_tables(self.tables_dir, self.root, self.catalogue)
         self.tables = list(config.get("tables", self.specs))
@@ -109,16 +110,24 @@ class Plan:
         return [m.get("weight", 1) for m in self.catalogue["ensembles"][ens]["members"]]
 
     def trained_as(self, exp):
-        """The experiment whose training serves `exp`: the first (by name) that all_tables runs with the same
+        """The experiment whose training serves `exp`: the first (by name) that all_tables trains with the same
         resolved training file but for its name. At CPU scale several paper datasets map to one synthetic
         dataset and several backbones to one, so e.g. a V1 and a V2 row train one model once."""
         if self._training_keys is None:
             self._training_keys, seen = {}, {}
             for name in self.experiments():
-                self._training_keys[name] = seen.setdefault(self.resolver.training_fingerprint(name), name)
+                if name not in self.given_weights:
+                    self._training_keys[name] = seen.setdefault(self.resolver.training_fingerprint(name), name)
         return self._training_keys.get(exp, exp)
 
+    @property
+    def given_weights(self):
+        """Experiment -> official checkpoint, for the experiments tested with imported weights (never trained)."""
+        return self.config.get("weights", {})
+
     def weights(self, exp):
+        if exp in self.given_weights:
+            return paths.IMPORTED_WEIGHTS.format(exp=exp)
         return paths.FINAL_WEIGHTS.format(exp=self.trained_as(exp))
 
     # ------------------------------------------------------------------ FLOPs at the paper's convention
@@ -163,6 +172,10 @@ class Plan:
                 out["origin"] = "not run"
                 out["note"] = "; ".join(filter(None, [row.get("note"), "skipped in this configuration"]))
             elif out["origin"] == "reproduced":
+                imported = sorted({exp for exp, _ in self._row_members(row) if exp in self.given_weights})
+                if imported:
+                    out["note"] = "; ".join(filter(None, [row.get("note"), "tested with the official code's weights ("
+                                                          + ", ".join(self.given_weights[e] for e in imported) + ")"]))
                 out["evaluations"] = [
                     {"scores": scores, "members": [{"experiment": exp, "protocol": proto, "views": self._views(proto),
                                                     "flops": self.flops_path(exp, proto)} for exp, proto in members]}

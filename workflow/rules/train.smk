@@ -34,3 +34,24 @@ rule train:
     shell:
         "OMP_NUM_THREADS={params.omp_threads} python scripts/train.py --experiment {input.experiment:q} --out {params.out:q}"
         " --ckpt-dir {params.ckpt_dir:q} --gpus {resources.gpu} >> {log:q} 2>&1"
+
+
+# Released weights instead of a training (`weights:` of the configuration): the official code's checkpoint,
+# converted for ctnet; the experiment's test rows read it and no training job exists for it.
+rule import_weights:
+    input:
+        official=lambda w: PLAN.given_weights[w.exp],
+        experiment=paths.EXPERIMENT,
+    output:
+        paths.IMPORTED_WEIGHTS,
+    log:
+        paths.log("import_weights", "{exp}"),
+    threads: 1
+    resources:
+        runtime=res("default", "runtime"),
+        mem_mb=res("default", "mem_mb"),
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/import_official.py {input.official:q} --experiment {input.experiment:q} --out {output:q}"
+        " > {log:q} 2>&1"
