@@ -36,6 +36,12 @@ TRAIN_DEFAULTS = {
     "deterministic": False,
     "eval_every": 0,
     "init_from": None,
+    # The new classifier's learning rate as a multiple of the others' (weight decayed, bias not); the official
+    # code's fc_lr5 is {weight: 5, bias: 10}.
+    "head_lr_scale": {"weight": 1.0, "bias": 1.0},
+    # Which epoch's weights final.pt holds: "last", or "best" (highest val_top1; needs eval_every: 1), the official
+    # code's best.pth.tar.
+    "select": "last",
 }
 KINETICS_TRAIN_DEFAULTS = {**TRAIN_DEFAULTS, "epochs": 110, "lr": 0.01, "weight_decay": 1.0e-4}
 # sgd: the paper's. adamw: for the CPU-scale configs, whose small models train from scratch for a few hundred
@@ -49,6 +55,7 @@ DATA_DEFAULTS = {
     "num_frames": 8,
     "sampling": "sparse",
     "dense_stride": 8,
+    "dense_window": None,  # null: dense_stride; W: stride W // num_frames, start as the official code (64)
     "train_size": 224,
     "scales": [1.0, 0.875, 0.75, 0.66],
     "flip": False,
@@ -63,9 +70,10 @@ PROTOCOL_DEFAULTS = {
     "size": 256,
     "average": "scores",
     "views_per_batch": 16,
+    "resize": None,  # null: short side to size; R: short side to R, then the official code's crops of size
 }
 PROTOCOL_CHOICES = {
-    "clip_sampling": ("center", "twice", "uniform"),
+    "clip_sampling": ("center", "twice", "uniform", "segment_spread"),
     "crops": (1, 3),
     "average": ("scores", "softmax"),
 }
@@ -156,6 +164,8 @@ def resolve_protocol(spec, source="protocol"):
     for key in ("clips", "size", "views_per_batch"):
         if not is_int(protocol[key]) or protocol[key] < 1:
             raise ExperimentError(f"{source}: {key} must be a positive integer, got {protocol[key]!r}")
+    if protocol["resize"] is not None and not (is_int(protocol["resize"]) and protocol["resize"] >= protocol["size"]):
+        raise ExperimentError(f"{source}: resize must be null or an integer >= size, got {protocol['resize']!r}")
     return protocol
 
 
@@ -170,6 +180,10 @@ def _check_data(data, source):
     if data["sampling"] not in SAMPLINGS:
         raise ExperimentError(f"{source}: data.sampling must be one of {', '.join(SAMPLINGS)}; "
                               f"got {data['sampling']!r}")
+    if data["dense_window"] is not None and not (is_int(data["dense_window"])
+                                                 and data["dense_window"] >= data["num_frames"]):
+        raise ExperimentError(f"{source}: data.dense_window must be null or an integer >= data.num_frames, "
+                              f"got {data['dense_window']!r}")
     scales = data["scales"]
     if not (isinstance(scales, list) and scales and all(_is_number(s) and 0 < s <= 1 for s in scales)):
         raise ExperimentError(f"{source}: data.scales must be a list of numbers in (0, 1], got {scales!r}")
@@ -203,4 +217,16 @@ def _check_train(train, source):
             raise ExperimentError(f"{source}: train.{key} must be true or false, got {train[key]!r}")
     if train["amp"] not in AMP_CHOICES:
         raise ExperimentError(f"{source}: train.amp must be one of bf16, fp16, null; got {train['amp']!r}")
+    scale = train["head_lr_scale"]
+    if not (isinstance(scale, dict) and set(scale) <= {"weight", "bias"}
+            and all(_is_number(value) and value > 0 for value in scale.values())):
+        raise ExperimentError(f"{source}: train.head_lr_scale must map weight and/or bias to positive numbers "
+                              f"(official fc_lr5: {{weight: 5, bias: 10}}), got {scale!r}")
+    # A fresh, complete mapping: an absent part keeps 1, and no experiment shares the defaults' dict.
+    train["head_lr_scale"] = {**TRAIN_DEFAULTS["head_lr_scale"], **scale}
+    if train["select"] not in ("last", "best"):
+        raise ExperimentError(f"{source}: train.select must be one of last, best; got {train['select']!r}")
+    if train["select"] == "best" and train["eval_every"] != 1:
+        raise ExperimentError(f"{source}: train.select: best needs train.eval_every: 1 (a validation every epoch), "
+                              f"got eval_every {train['eval_every']!r}")
 

@@ -9,6 +9,18 @@ MODULES = ("tsn", "c3d", "r2plus1d", "csn", "ct")
 PLANS = ("none", "res5_one", "res4_res5", "every_second")
 CONNECTIONS = ("parallel", "serial", "joint")
 EXCITATIONS = ("te", "se", None)
+# How BatchNorm layers frozen by freeze_unreplaced normalise in training: "frozen" keeps them in eval mode (their
+# ImageNet statistics), "batch" is the official code's --npb (batch statistics, running statistics updated; the
+# affine parameters stay frozen either way).
+FROZEN_BN = ("frozen", "batch")
+# Where dropout acts: "clip" on the frame-averaged features (one mask per clip), "frames" on each frame's features
+# before a per-frame classifier whose scores are then averaged (the official code). Equal in eval.
+DROPOUT_ON = ("clip", "frames")
+# torchvision's ImageNet weights per backbone, named "torchvision:<version>"; the official code's are IMAGENET1K_V1
+# (resnet50-19c8e357.pth, resnet101-5d3b4d8f.pth).
+TORCHVISION_WEIGHTS = {"resnet50": ("IMAGENET1K_V1", "IMAGENET1K_V2"), "resnet101": ("IMAGENET1K_V1", "IMAGENET1K_V2"),
+                       "inception_v3": ("IMAGENET1K_V1",)}
+TORCHVISION_PREFIX = "torchvision:"
 
 # The paper's full CT-Net (section 3, Table 2g's last row) with the Something-Something head.
 DEFAULT_SPEC = {
@@ -21,6 +33,8 @@ DEFAULT_SPEC = {
     "base_width": 64,
     "freeze_unreplaced": False,
     "zero_init_residual": False,
+    "frozen_bn": "frozen",
+    "dropout_on": "clip",
     "ct": {"sub_dims": 2, "kernels": None, "connection": "parallel", "pointwise": True, "excitation": "te"},
 }
 
@@ -31,6 +45,30 @@ def _fail(key, value, allowed):
 
 def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def torchvision_version(source):
+    """The weights version of a ``pretrained`` value ``"torchvision:<version>"``, None for anything else."""
+    if isinstance(source, str) and source.startswith(TORCHVISION_PREFIX):
+        return source[len(TORCHVISION_PREFIX):]
+    return None
+
+
+def _check_pretrained(source, backbone):
+    if source is None:
+        return
+    allowed = "a path to a .pth state dict, 'torchvision:<version>' (e.g. 'torchvision:IMAGENET1K_V1'), or null"
+    if not isinstance(source, str):
+        _fail("pretrained", source, allowed)
+    if backbone == "resnet26":
+        _fail("pretrained", source, "null with backbone resnet26 (no ImageNet weights exist for it)")
+    versions = TORCHVISION_WEIGHTS[backbone]
+    if source == "torchvision":
+        _fail("pretrained", source, "'torchvision:<version>' naming the weights version, one of "
+              f"{[TORCHVISION_PREFIX + v for v in versions]} (the official code's is IMAGENET1K_V1)")
+    version = torchvision_version(source)
+    if version is not None and version not in versions:
+        _fail("pretrained", source, f"one of {[TORCHVISION_PREFIX + v for v in versions]} for backbone {backbone}")
 
 
 def resolve_spec(spec):
@@ -65,8 +103,6 @@ def resolve_spec(spec):
             _fail("replace", replace, "a non-empty list of block names such as ['layer3.1', 'layer4.1']")
     elif replace not in PLANS:
         _fail("replace", replace, f"one of {PLANS} or a list of block names")
-    if resolved["pretrained"] is not None and not isinstance(resolved["pretrained"], str):
-        _fail("pretrained", resolved["pretrained"], "a path to a .pth state dict, 'torchvision', or null")
     dropout = resolved["dropout"]
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         _fail("dropout", dropout, "a number in [0, 1)")
@@ -80,8 +116,11 @@ def resolve_spec(spec):
         _fail("zero_init_residual", resolved["zero_init_residual"], "true or false")
     if resolved["backbone"] == "inception_v3" and resolved["zero_init_residual"]:
         _fail("zero_init_residual", True, "false with backbone inception_v3 (it has no residual blocks)")
-    if resolved["backbone"] == "resnet26" and resolved["pretrained"] is not None:
-        _fail("pretrained", resolved["pretrained"], "null with backbone resnet26 (no ImageNet weights exist for it)")
+    _check_pretrained(resolved["pretrained"], resolved["backbone"])
+    if resolved["frozen_bn"] not in FROZEN_BN:
+        _fail("frozen_bn", resolved["frozen_bn"], FROZEN_BN)
+    if resolved["dropout_on"] not in DROPOUT_ON:
+        _fail("dropout_on", resolved["dropout_on"], DROPOUT_ON)
     _check_ct(resolved["ct"])
     return resolved
 

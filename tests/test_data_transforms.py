@@ -4,7 +4,7 @@ import torch
 
 from ctnet.data.transforms import TestTransform as ViewTransform  # aliased: pytest collects Test* names
 from ctnet.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, MultiScaleCrop, Normalize,
-                                   TrainTransform, check_flip_label_map, mirror_class_name)
+                                   TrainTransform, check_flip_label_map, mirror_class_name, resize_short_side)
 
 
 def _clip(t=4, h=60, w=80):
@@ -106,3 +106,71 @@ def test_mmaction2_ssv2_flip_map_fits_the_ssv2_class_names():
     classes[167] = "Turning the camera right while filming something"
     mapping = {86: 87, 87: 86, 93: 94, 94: 93, 166: 167, 167: 166}
     assert check_flip_label_map(mapping, classes, "classes.txt") == mapping
+
+
+# ---- protocol resize: the official test geometry (Andy1621/CT-Net test_acc.py:105-113: GroupScale(256), then
+# GroupCenterCrop(224) or GroupFullResSample(224, 256) from TSM's ops/transforms.py).
+
+def _coords(h, w, t=2):
+    # channel 0 = row, channel 1 = column // 2, channel 2 = column % 2: any crop's origin can be read back
+    frames = torch.zeros(t, 3, h, w, dtype=torch.uint8)
+    frames[:, 0] = torch.arange(h, dtype=torch.uint8)[:, None]
+    frames[:, 1] = (torch.arange(w) // 2).to(torch.uint8)[None, :]
+    frames[:, 2] = (torch.arange(w) % 2).to(torch.uint8)[None, :]
+    return frames
+
+
+def _origins(views):
+    # (crops, 3, T, S, S) normalised -> the (row, column) of each crop's top-left pixel
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1)
+    raw = torch.round((views[:, :, 0, 0, 0] * std.T + mean.T) * 255).to(torch.int64)  # (crops, 3)
+    return [(int(r[0]), int(r[1]) * 2 + int(r[2])) for r in raw]
+
+
+def test_resize_256_then_224_crops_as_official():
+    frames = _coords(256, 340)  # short side already 256: no resizing, as torchvision's Resize(256)
+    one = ViewTransform(size=224, crops=1, resize=256)(frames)
+    assert one.shape == (1, 3, 2, 224, 224)
+    assert _origins(one) == [(16, 58)]  # CenterCrop: round((256 - 224) / 2), round((340 - 224) / 2)
+    torch.testing.assert_close(one[0], Normalize()(frames[..., 16:240, 58:282]))
+    three = ViewTransform(size=224, crops=3, resize=256)(frames)
+    # GroupFullResSample: w_step = (340 - 224) // 4 = 29, h_step = (256 - 224) // 4 = 8; left, centre, right
+    assert _origins(three) == [(16, 0), (16, 58), (16, 116)]
+    # a 16:9 Kinetics frame extracted at short side 256: 455 wide
+    wide = _coords(256, 455)
+    assert _origins(ViewTransform(224, 1, resize=256)(wide)) == [(16, 116)]  # round(115.5) = 116 (half to even)
+    # w_step = 231 // 4 = 57: the right crop stops 3 pixels short of the edge, the centre one is at 114
+    assert _origins(ViewTransform(224, 3, resize=256)(wide)) == [(16, 0), (16, 114), (16, 228)]
+    # portrait frames: the official crops still run along the width, at mid-height
+    tall = ViewTransform(224, 3, resize=256)(_coords(340, 256))
+    assert _origins(tall) == [(58, 0), (58, 16), (58, 32)]
+
+
+def test_resize_scales_short_side_then_truncates_long_side():
+    frames = torch.zeros(1, 3, 300, 533, dtype=torch.uint8)
+    assert resize_short_side(frames, 256, truncate=True).shape[-2:] == (256, 454)  # int(533 * 256 / 300)
+    assert resize_short_side(frames, 256).shape[-2:] == (256, 455)  # round(): today's rule
+    view = ViewTransform(224, 3, resize=256)
+    assert view.positions(256, 454) == [(16, 0), (16, 114), (16, 228)]
+    assert view(frames).shape == (3, 3, 1, 224, 224)
+    assert ViewTransform(224, 1, resize=256).positions(256, 454) == [(16, 115)]
+    with pytest.raises(ValueError, match="at least its crop size"):
+        ViewTransform(224, 1, resize=200)
+
+
+def test_default_resize_keeps_todays_crops():
+    from ctnet.experiment import PROTOCOL_DEFAULTS
+    assert PROTOCOL_DEFAULTS["resize"] is None
+    for h, w, size in ((256, 340, 224), (256, 340, 256), (256, 455, 256), (340, 256, 224), (60, 90, 40)):
+        frames = _coords(h, w)
+        resized = resize_short_side(frames, size)
+        rh, rw = resized.shape[-2:]
+        # today's rule, written out: short side to size, centre (floor), ends and centre of the longer side
+        centre = [((rh - size) // 2, (rw - size) // 2)]
+        ends = ([(0, 0), (0, (rw - size) // 2), (0, rw - size)] if rw >= rh
+                else [(0, 0), ((rh - size) // 2, 0), (rh - size, 0)])
+        for crops, positions in ((1, centre), (3, ends)):
+            out = ViewTransform(size, crops, resize=PROTOCOL_DEFAULTS["resize"])(frames)
+            expected = torch.stack([Normalize()(resized[..., t:t + size, l:l + size]) for t, l in positions])
+            assert torch.equal(out, expected), (h, w, size, crops)

@@ -39,9 +39,13 @@ def test_paper_defaults_per_dataset_family():
     assert explicit["model"]["dropout"] == 0.1 and explicit["train"]["epochs"] == 2
 
 
-def paper_plan(tmp_path):
-    """The paper configuration with stand-in folders for the data and weights (only their existence is checked)."""
+def paper_plan(tmp_path, official=True):
+    """The paper configuration with stand-in folders for the data and weights (only their existence is checked);
+    `official=False`: without its official-code recipe (`scale:` and `overrides:`), the catalogue's paper reading."""
     config = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    if not official:
+        config["scale"] = {}
+        del config["overrides"]
     for source in config["sources"].values():
         for key in ("annotations", "videos", "frames"):
             if key in source:
@@ -58,14 +62,16 @@ def schedule(exp):
             train["batch_size"], train["base_batch"])
 
 
-def test_paper_config_trains_with_the_paper_schedules(tmp_path):
-    """Appendix A.1, as the engine runs the experiments of config/paper.yaml (defaults filled in)."""
-    plan = paper_plan(tmp_path)
+@pytest.mark.parametrize("official, kinetics_epochs", [(False, 110), (True, 90)], ids=["paper", "official"])
+def test_paper_config_trains_with_the_paper_schedules(tmp_path, official, kinetics_epochs):
+    """Appendix A.1, as the engine runs the experiments of config/paper.yaml (defaults filled in); Kinetics for 110
+    epochs as the paper's text says, or 90 as the official scripts/train.sh (paper.yaml's default)."""
+    plan = paper_plan(tmp_path, official)
     resolved = {exp: resolve_experiment(plan.resolve(exp)) for exp in plan.experiments()}
     for exp in ("v1_ct_8f", "v1_tsn_8f", "v2_ct_16f"):
         assert schedule(resolved[exp]) == (45, 0.02, 5e-4, 0.3, 10, 64, 64), exp
     for exp in ("k400_ct_16f", "k400_ct_r101_16f", "minik_ctm_8f"):
-        assert schedule(resolved[exp]) == (110, 0.01, 1e-4, 0.5, 10, 64, 64), exp
+        assert schedule(resolved[exp]) == (kinetics_epochs, 0.01, 1e-4, 0.5, 10, 64, 64), exp
     for exp in ("ucf101_ct_16f", "hmdb51_ct_16f_split3"):  # fine-tuning (TSM's recipe)
         assert schedule(resolved[exp]) == (25, 0.001, 5e-4, 0.5, 0, 64, 64), exp
 
@@ -74,7 +80,7 @@ def test_cpu_scale_keeps_each_paper_datasets_schedule_but_what_scale_states(tmp_
     """The CPU-scale configurations train every paper dataset on synthetic data, which the engine gives the
     Something-Something defaults: experiments.yaml must state whatever of a paper dataset's schedule differs
     from them (the Kinetics schedule), and nothing else changes a value that `scale:` does not set."""
-    paper = paper_plan(tmp_path)
+    paper = paper_plan(tmp_path, official=False)
     for name in ("config.yaml", "smoke.yaml"):
         config = yaml.safe_load((REPO / "config" / name).read_text())
         plan = Plan(config, root=REPO)
@@ -116,6 +122,8 @@ def test_catalogue_schema_allows_the_engines_protocols():
     ({"train": {"lr_rate": 0.1}}, "unknown train keys"),
     ({"train": {"amp": "fp8"}}, "train.amp"),
     ({"train": {"optimizer": "adam"}}, "train.optimizer must be one of sgd, adamw"),
+    ({"train": {"select": "best"}}, "train.select: best needs train.eval_every: 1"),
+    ({"train": {"head_lr_scale": {"weight": -5}}}, "train.head_lr_scale must map"),
     ({"protocols": {"p": {"average": "max"}}}, "protocol 'p': average"),
     ({"protocols": {"p": {"crops": 2}}}, "protocol 'p': crops"),
 ])
@@ -187,3 +195,48 @@ def test_test_script_refuses_unknown_protocol_in_one_line(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {path}: no protocol '9x9'; it defines ['1x1']"
+
+
+def test_official_data_and_protocol_keys_default_to_todays_behaviour():
+    exp = resolve_experiment(MINIMAL)
+    assert exp["protocols"]["1x1"]["resize"] is None and PROTOCOL_DEFAULTS["resize"] is None
+    assert "segment_spread" in PROTOCOL_CHOICES["clip_sampling"]
+    official = resolve_experiment({**MINIMAL, "data": {"dataset": "kinetics400", "sampling": "dense",
+                                                       "num_frames": 16, "dense_window": 64},
+                                   "protocols": {"224": {"size": 224, "resize": 256},
+                                                 "16x4": {"clips": 4, "clip_sampling": "segment_spread"}}})
+    assert official["protocols"]["224"]["resize"] == 256 and official["data"]["dense_window"] == 64
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"data": {"dataset": "sthv1", "dense_window": 4}}, "data.dense_window must be null or an integer >= data.num"),
+    ({"data": {"dataset": "sthv1", "dense_window": True}}, "data.dense_window must be null or an integer"),
+    ({"data": {"dataset": "sthv1", "dense_window": 64.0}}, "data.dense_window must be null or an integer"),
+    ({"protocols": {"p": {"size": 224, "resize": 200}}}, "protocol 'p': resize must be null or an integer >= size"),
+    ({"protocols": {"p": {"resize": "256"}}}, "protocol 'p': resize must be null or an integer"),
+    ({"protocols": {"p": {"clip_sampling": "dense_spread"}}}, "protocol 'p': clip_sampling must be one of"),
+])
+def test_official_keys_refuse_bad_values_in_one_line(change, message):
+    with pytest.raises(ExperimentError, match=message) as err:
+        resolve_experiment({**MINIMAL, **change})
+    assert "\n" not in str(err.value)
+
+
+def test_paper_config_resolves_to_the_official_recipe(tmp_path):
+    """Every item of docs/recipe.md at its official-code value in config/paper.yaml."""
+    plan = paper_plan(tmp_path)
+    resolved = {exp: resolve_experiment(plan.resolve(exp)) for exp in plan.experiments()}
+    for exp, spec in resolved.items():
+        model, train = spec["model"], spec["train"]
+        assert (model["freeze_unreplaced"], model["frozen_bn"], model["dropout_on"]) == (True, "batch", "frames"), exp
+        assert train["head_lr_scale"] == {"weight": 5, "bias": 10}, exp
+        assert (train["select"], train["eval_every"], train["amp"]) == ("best", 1, None), exp
+        assert spec["data"]["dense_window"] == 64, exp
+    assert resolved["v1_ct_8f"]["model"]["pretrained"].endswith("weights.pth")  # stand-in for the V1 file
+    assert "resnet50-0676ba61.pth" in (REPO / "config/paper.yaml").read_text()  # torchvision's IMAGENET1K_V1
+    kinetics = resolved["k400_ct_16f"]
+    assert kinetics["data"]["sampling"] == "dense" and kinetics["train"]["epochs"] == 90
+    protocols = kinetics["protocols"]
+    assert (protocols["1x1_224"]["size"], protocols["1x1_224"]["resize"]) == (224, 256)
+    assert protocols["4clips_3crops"]["clip_sampling"] == "segment_spread"
+    assert protocols["1x1"]["resize"] is None

@@ -105,6 +105,8 @@ def test_freeze_unreplaced_counts_and_keeps_bn_statistics():
     ({"ct": {"kernels": [3, 3, 3]}}, "ct.kernels"), ({"ct": {"kernels": 2}}, "ct.kernels"),
     ({"ct": {"connection": "mixed"}}, "ct.connection"), ({"ct": {"excitation": "nl"}}, "ct.excitation"),
     ({"ct": {"pointwise": 1}}, "ct.pointwise"), ({"ct": {"k": 2}}, "ct.k"),
+    ({"frozen_bn": "eval"}, "frozen_bn"), ({"dropout_on": "features"}, "dropout_on"),
+    ({"pretrained": "torchvision"}, "pretrained"), ({"pretrained": "torchvision:IMAGENET1K_V3"}, "pretrained"),
 ])
 def test_bad_spec_names_the_key(spec, key):
     with pytest.raises(ValueError, match=rf"model spec: {key} "):

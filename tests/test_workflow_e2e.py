@@ -157,3 +157,28 @@ def test_config_paths_reach_the_shell_quoted(tmp_path):
     run(work, "results/data/mine/lists/train.txt", "--cores", "1", *spaced)
     assert not (work / "PWNED").exists() and not list(work.rglob("PWNED"))
     assert len((work / "results/data/mine/lists/train.txt").read_text().splitlines()) > 0
+
+
+def test_released_weights_fill_table3_rows_without_training(tmp_path):
+    """A checkpoint in the official code's format (names, Conv3d kernels, DataParallel prefix) given under
+    `weights:` is converted and tested: Table 3's CT-Net 8f rows come out with no training of that model."""
+    from test_import_official import official_state_dict, save_official  # the official naming, written as a test
+
+    from ctnet.models import build_model
+    from ctnet.workflow import Plan
+
+    work = workflow_copy(tmp_path)
+    released = smoke_variant(work, "released", lambda config: config.update(
+        weights={"v1_ct_8f": "released/ct_net_8f.pth.tar"}))
+    config = yaml.safe_load((work / "config/released.yaml").read_text())
+    model = build_model(Plan(config, root=ROOT).resolve("v1_ct_8f")["model"], 4)
+    (work / "released").mkdir()
+    save_official(work / "released/ct_net_8f.pth.tar", official_state_dict(model))
+
+    run(work, "table3", "--cores", "2", *released)
+    assert not (work / "results/train/v1_ct_8f").exists()
+    assert "official weights of" in (work / "results/logs/import_weights/v1_ct_8f.log").read_text()
+    with open(work / "results/tables/3.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["experiment"] == "v1_ct_8f"]
+    assert len(rows) == 2 and all(row["source"] == "reproduced" and row["top1"] for row in rows)
+    assert all("official code's weights" in row["note"] for row in rows)

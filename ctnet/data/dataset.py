@@ -72,7 +72,7 @@ class VideoFrameDataset(Dataset):
 
     def __init__(self, frames_root: str | Path, list_file: str | Path, classes: list[str], filename_tmpl: str,
                  num_frames: int, sampling: str, dense_stride: int, train_transform: TrainTransform | None = None,
-                 protocol: Mapping | None = None):
+                 protocol: Mapping | None = None, dense_window: int | None = None):
         self.frames_root = Path(frames_root)
         self.list_file = Path(list_file)
         self.entries = read_list(list_file)
@@ -81,9 +81,12 @@ class VideoFrameDataset(Dataset):
         self.num_frames = num_frames
         self.sampling = sampling
         self.dense_stride = dense_stride
+        self.dense_window = dense_window  # None: dense_stride; W: the official 64-frame window rule
         self.train_transform = train_transform
         self.protocol = dict(protocol) if protocol is not None else None
-        self.test_transform = (TestTransform(int(protocol["size"]), int(protocol.get("crops", 1)))
+        resize = protocol.get("resize") if protocol is not None else None
+        self.test_transform = (TestTransform(int(protocol["size"]), int(protocol.get("crops", 1)),
+                                             resize=None if resize is None else int(resize))
                                if protocol is not None else None)
         for entry in self.entries:
             if not 0 <= entry.label < len(classes):
@@ -121,11 +124,13 @@ class VideoFrameDataset(Dataset):
             # The torch generator is seeded per worker by the DataLoader (and by torch.manual_seed in the main
             # process), so drawing the clip's seed from it keeps runs reproducible without shared numpy state.
             rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-            indices = train_indices(self.sampling, entry.num_frames, self.num_frames, self.dense_stride, rng)
+            indices = train_indices(self.sampling, entry.num_frames, self.num_frames, self.dense_stride, rng,
+                                    self.dense_window)
             return self.train_transform(self.load_frames(entry, indices), entry.label, rng)
         clips = int(self.protocol.get("clips", 1))
         indices = view_indices(self.sampling, self.protocol.get("clip_sampling", "center"), clips,
-                               entry.num_frames, self.num_frames, self.dense_stride)  # (clips, T)
+                               entry.num_frames, self.num_frames, self.dense_stride,
+                               self.dense_window)  # (clips, T)
         frames = self.load_frames(entry, indices.reshape(-1))  # (clips * T, 3, H, W)
         views = [self.test_transform(clip) for clip in frames.split(self.num_frames)]  # clips x (crops, 3, T, S, S)
         return torch.cat(views), entry.label, index
@@ -150,4 +155,5 @@ def build_dataset(data_cfg: Mapping, split: str, protocol: Mapping | None = None
                                          bool(cfg["flip"]), flip_map)
     return VideoFrameDataset(cfg["frames_root"], cfg[f"{split}_list"], classes, cfg["filename_tmpl"],
                              int(cfg["num_frames"]), cfg["sampling"], int(cfg["dense_stride"]),
-                             train_transform, protocol)
+                             train_transform, protocol,
+                             dense_window=None if cfg["dense_window"] is None else int(cfg["dense_window"]))

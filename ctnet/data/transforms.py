@@ -126,39 +126,63 @@ class TrainTransform:
         return self.normalize(frames), label
 
 
-def resize_short_side(frames: torch.Tensor, size: int) -> torch.Tensor:
-    """Scale ``(T, 3, H, W)`` so that its shorter side is ``size``, keeping the aspect ratio."""
+def resize_short_side(frames: torch.Tensor, size: int, truncate: bool = False) -> torch.Tensor:
+    """Scale ``(T, 3, H, W)`` so that its shorter side is ``size``, keeping the aspect ratio (the longer side
+    rounded, or truncated as torchvision's ``Resize(int)`` in the official ``GroupScale`` with ``truncate``)."""
     height, width = frames.shape[-2:]
     if min(height, width) == size:
         return frames
+    scale = int if truncate else round
     if height <= width:
-        new_h, new_w = size, max(size, round(width * size / height))
+        new_h, new_w = size, max(size, scale(width * size / height))
     else:
-        new_h, new_w = max(size, round(height * size / width)), size
+        new_h, new_w = max(size, scale(height * size / width)), size
     return TF.resize(frames, [new_h, new_w], antialias=True)
 
 
 class TestTransform:
-    """Resize the short side to ``size`` and take ``crops`` square crops: 1 = centre, 3 = both ends and the
-    centre of the longer side (TSM's full-resolution three-crop test). uint8 ``(T, 3, H, W)`` ->
-    float ``(crops, 3, T, size, size)``."""
+    """Resize the short side and take ``crops`` square crops of side ``size``. uint8 ``(T, 3, H, W)`` ->
+    float ``(crops, 3, T, size, size)``.
+
+    ``resize=None``: short side to ``size``; 1 = the centre crop, 3 = both ends and the centre of the longer side
+    (TSM's full-resolution three-crop test). ``resize=R``: the official test (``test_acc.py:105-113``,
+    ``GroupScale(R)`` then ``GroupCenterCrop`` / ``GroupFullResSample``): short side to R (longer side
+    truncated), 1 = torchvision's centre crop (offsets ``round((R - size) / 2)``, half to even), 3 = left,
+    centre and right at ``(0, 2, 4) * ((W - size) // 4)`` along the width (always the width, as the official
+    code), all at height ``2 * ((H - size) // 4)``.
+    """
 
     def __init__(self, size: int, crops: int, mean: Sequence[float] = IMAGENET_MEAN,
-                 std: Sequence[float] = IMAGENET_STD):
+                 std: Sequence[float] = IMAGENET_STD, resize: int | None = None):
         if crops not in (1, 3):
             raise ValueError(f"a test protocol takes 1 or 3 crops, got crops={crops}")
+        if resize is not None and resize < size:
+            raise ValueError(f"a test protocol's resize ({resize}) must be at least its crop size ({size})")
         self.size = size
         self.crops = crops
+        self.resize = resize
         self.normalize = Normalize(mean, std)
 
-    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        frames = resize_short_side(frames, self.size)
-        height, width = frames.shape[-2:]
+    def positions(self, height: int, width: int) -> list[tuple[int, int]]:
+        """``(top, left)`` of each crop on the resized ``height x width`` frame."""
+        size = self.size
+        if self.resize is not None:
+            if self.crops == 1:
+                return [(round((height - size) / 2.0), round((width - size) / 2.0))]  # Python 3: half to even
+            w_step, h_step = (width - size) // 4, (height - size) // 4
+            return [(2 * h_step, 0), (2 * h_step, 2 * w_step), (2 * h_step, 4 * w_step)]
         if self.crops == 1:
-            positions = [((height - self.size) // 2, (width - self.size) // 2)]
-        elif width >= height:
-            positions = [(0, 0), (0, (width - self.size) // 2), (0, width - self.size)]
+            return [((height - size) // 2, (width - size) // 2)]
+        if width >= height:
+            return [(0, 0), (0, (width - size) // 2), (0, width - size)]
+        return [(0, 0), ((height - size) // 2, 0), (height - size, 0)]
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.resize is None:
+            frames = resize_short_side(frames, self.size)
         else:
-            positions = [(0, 0), ((height - self.size) // 2, 0), (height - self.size, 0)]
-        views = [self.normalize(frames[..., top:top + self.size, left:left + self.size]) for top, left in positions]
+            frames = resize_short_side(frames, self.resize, truncate=True)
+        height, width = frames.shape[-2:]
+        views = [self.normalize(frames[..., top:top + self.size, left:left + self.size])
+                 for top, left in self.positions(height, width)]
         return torch.stack(views)  # (crops, 3, T, size, size)

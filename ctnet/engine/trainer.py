@@ -11,6 +11,9 @@ settings is kept aside as `last.<digest>.pt`, never deleted, and the run starts 
 a checkpoint kept aside takes it back. A checkpoint at the last epoch is a finished training: its run writes
 `final.pt` and `metrics.csv` again without training, so weights that Snakemake removed (a failed or unrecorded
 job) come back in seconds.
+
+`final.pt` holds the last epoch's weights (`train.select: last`) or, with `select: best`, those of the epoch with the
+highest val_top1, kept in `<ckpt_dir>/best.pt` while training (the best epoch and its val_top1 travel in `last.pt`).
 """
 
 import csv
@@ -47,8 +50,7 @@ logger = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "val_top1", "val_top5", "val_mean_class_acc",
                   "seconds")
-
-
+BEST_CHECKPOINT = "best.pt"
 class TrainingInterrupted(Exception):
     """Raised after the checkpoint is saved because SIGTERM/SIGUSR1 arrived; `exit_code` is 128 + signal."""
 
@@ -73,17 +75,36 @@ def worker_generator(seed, epoch, rank):
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-def parameter_groups(model, weight_decay):
+def parameter_groups(model, weight_decay, head_lr_scale=None, lr=None):
     """Weight decay on weight matrices and kernels only; biases and normalisation parameters are not decayed.
 
     Decaying BatchNorm scales pulls them towards zero without regularising anything (Goyal et al., 2017).
     Frozen parameters (`freeze_unreplaced`) are left out of the optimiser.
+
+    `head_lr_scale` ({"weight": w, "bias": b}, `train.head_lr_scale`): unless both are 1, the classifier's weight
+    (decayed) and bias (not decayed) get groups of their own with learning rates `w * lr` and `b * lr` (the
+    official code's fc_lr5: 5 and 10); the scheduler multiplies every group's rate alike, so the ratios stay.
     """
+    scale = head_lr_scale or {"weight": 1.0, "bias": 1.0}
+    head = {}
+    if scale["weight"] != 1 or scale["bias"] != 1:
+        layer = getattr(model, "head", None)
+        if not isinstance(layer, torch.nn.Linear) or lr is None:
+            raise ValueError("train.head_lr_scale needs a model whose classifier is its `head` (a VideoClassifier) "
+                             "and the peak learning rate")
+        head = {id(param): kind for kind, param in (("weight", layer.weight), ("bias", layer.bias))
+                if param is not None and param.requires_grad}
     decay, no_decay = [], []
     for param in model.parameters():
-        if param.requires_grad:
+        if param.requires_grad and id(param) not in head:
             (decay if param.ndim > 1 else no_decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    for param in model.parameters():
+        if id(param) in head:
+            kind = head[id(param)]
+            groups.append({"params": [param], "lr": lr * scale[kind],
+                           "weight_decay": weight_decay if kind == "weight" else 0.0})
+    return groups
 
 
 class Trainer:
@@ -96,6 +117,8 @@ class Trainer:
         self.ctx = ctx
         self.out_dir = Path(out_dir)
         self.ckpt_path = Path(ckpt_dir or self.out_dir / "checkpoints") / LAST_CHECKPOINT
+        self.best_path = self.ckpt_path.with_name(BEST_CHECKPOINT)
+        self.select_best = self.cfg["select"] == "best"
         self.build_dataset = build_dataset
         self.seed_worker = seed_worker
         self.on_cuda = ctx.device.type == "cuda"
@@ -135,7 +158,7 @@ class Trainer:
         self.sampler = ResumableDistributedSampler(len(self.dataset), ctx.world_size, ctx.rank, seed=exp["seed"])
         self.steps_per_epoch = steps_per_epoch(len(self.dataset), self.batch_per_rank, ctx.world_size)
         self.peak_lr = scaled_lr(self.cfg["lr"], self.cfg["batch_size"], self.cfg["base_batch"])
-        groups = parameter_groups(model, self.cfg["weight_decay"])
+        groups = parameter_groups(model, self.cfg["weight_decay"], self.cfg["head_lr_scale"], self.peak_lr)
         if self.cfg["optimizer"] == "adamw":
             self.optimizer = torch.optim.AdamW(groups, lr=self.peak_lr)
         else:
@@ -152,11 +175,12 @@ class Trainer:
         self.epoch_seconds = 0.0
         # Finished epochs' metrics travel in the checkpoint: Snakemake deletes a failed job's metrics.csv.
         self.metrics_rows = []
+        self.best = None  # select: best: {"epoch", "val_top1"} of the best validated epoch so far
 
     # ----------------------------------------------------------------------------------------------- state
     def state_dict(self, per_rank):
         """Everything to continue the run; `per_rank` holds each rank's RNG states and epoch sums, in rank order."""
-        return {
+        state = {
             "experiment": self.exp["name"],
             "digest": self.digest,
             "settings": self.settings,
@@ -171,6 +195,9 @@ class Trainer:
             "per_rank": per_rank,
             "metrics": self.metrics_rows,
         }
+        if self.select_best:
+            state["best"] = self.best
+        return state
 
     def save(self):
         """Rank 0 writes the checkpoint; the others wait so no rank runs ahead of a checkpoint it relies on."""
@@ -188,6 +215,46 @@ class Trainer:
     def kept_path(self, digest):
         """Where a checkpoint of the settings with `digest` waits while other settings train."""
         return self.ckpt_path.with_name(f"{self.ckpt_path.stem}.{digest}{self.ckpt_path.suffix}")
+
+    def save_best(self, weights):
+        """Rank 0 writes `best.pt`: the weights of the best epoch so far (`self.best`), with this run's digest."""
+        save_checkpoint(self.best_path, {"experiment": self.exp["name"], "digest": self.digest, "model": weights,
+                                         **self.best})
+
+    def read_best(self):
+        """`best.pt` if it holds this run's recorded best epoch, else None."""
+        if self.best is None or not self.best_path.exists():
+            return None
+        state = load_checkpoint(self.best_path, map_location="cpu")
+        if state.get("digest") != self.digest or state.get("epoch") != self.best["epoch"]:
+            return None
+        return state
+
+    def select_best_checkpoint(self):
+        """As `select_checkpoint` for `best.pt`: one of other settings is kept aside as `best.<digest>.pt`, this
+        run's settings' one taken back. Rank 0 only."""
+        if self.best_path.exists():
+            digest = load_checkpoint(self.best_path, map_location="cpu").get("digest") or "unrecorded"
+            if digest != self.digest:
+                aside = self.best_path.with_name(f"{self.best_path.stem}.{digest}{self.best_path.suffix}")
+                os.replace(self.best_path, aside)
+                logger.warning("%s was saved with other settings; kept as %s", self.best_path, aside)
+        kept = self.best_path.with_name(f"{self.best_path.stem}.{self.digest}{self.best_path.suffix}")
+        if kept.exists() and not self.best_path.exists():
+            os.replace(kept, self.best_path)
+
+    def check_best(self, state):
+        """`best.pt` must hold the best epoch that `last.pt` records. A stop between writing the two (last.pt
+        first) leaves the best epoch as the checkpoint's own, at an epoch boundary: then best.pt is written from it."""
+        if self.best is None or self.read_best() is not None:
+            return
+        if self.best["epoch"] == state["epoch"] and not state["step_in_epoch"]:
+            self.save_best(state["model"])
+            logger.info("wrote %s from %s (best epoch %d)", self.best_path, self.ckpt_path, self.best["epoch"])
+            return
+        raise RuntimeError(f"{self.best_path}: missing or not the weights of the best epoch {self.best['epoch']} "
+                           f"that {self.ckpt_path} records (train.select: best); delete {self.ckpt_path} to train "
+                           "this run again")
 
     def select_checkpoint(self):
         """Make `last.pt` the checkpoint of this run's settings, or absent: one of other settings is moved to
@@ -212,6 +279,8 @@ class Trainer:
     def resume(self):
         if self.ctx.is_main:
             self.select_checkpoint()
+            if self.select_best:
+                self.select_best_checkpoint()
         if self.ctx.distributed:
             torch.distributed.barrier()
         if not self.ckpt_path.exists():
@@ -229,6 +298,10 @@ class Trainer:
         self.step_in_epoch = state["step_in_epoch"]
         self.epoch_seconds = state["epoch_seconds"]
         self.metrics_rows = state["metrics"]
+        if self.select_best:
+            self.best = state.get("best")
+            if self.ctx.is_main:
+                self.check_best(state)
         if state["world_size"] == self.ctx.world_size:
             mine = state["per_rank"][self.ctx.rank]
             set_rng_state(mine["rng"])
@@ -349,6 +422,10 @@ class Trainer:
                 row = {"epoch": self.epoch + 1, "lr": lr, **self.train_epoch()}
                 if cfg["eval_every"] and (self.epoch + 1) % cfg["eval_every"] == 0:
                     row.update(self.validate())
+                # Every rank holds the same val_top1 (summed over ranks), so all agree on the best epoch.
+                new_best = self.select_best and (self.best is None or row["val_top1"] > self.best["val_top1"])
+                if new_best:
+                    self.best = {"epoch": self.epoch + 1, "val_top1": row["val_top1"]}
                 row["seconds"] = self.epoch_seconds
                 self.epoch += 1
                 self.step_in_epoch = 0
@@ -357,6 +434,8 @@ class Trainer:
                 self.metrics_rows.append(row)
                 self.save()
                 if self.ctx.is_main:
+                    if new_best:  # after last.pt, which records it: see check_best
+                        self.save_best(self.model.state_dict())
                     write_metrics(self.out_dir / "metrics.csv", self.metrics_rows)
                     for key, value in row.items():
                         if key != "epoch":
@@ -375,10 +454,22 @@ class Trainer:
             # Written after the loop too: a run resumed at its last epoch (a finished training that Snakemake
             # did not record, or whose outputs it removed) trains no epoch but owes both files.
             write_metrics(self.out_dir / "metrics.csv", self.metrics_rows)
-            save_checkpoint(final, {"model": self.model.state_dict(), "spec": self.exp["model"],
+            weights, selected = self.model.state_dict(), {"rule": "last", "epoch": self.epoch}
+            if self.select_best:
+                best = self.read_best()
+                if best is None:
+                    raise RuntimeError(f"{self.best_path}: missing or not the weights of the best epoch "
+                                       f"{(self.best or {}).get('epoch')}; delete {self.ckpt_path} to train this "
+                                       "run again")
+                weights = best["model"]
+                selected = {"rule": "best", "epoch": best["epoch"], "val_top1": best["val_top1"]}
+            save_checkpoint(final, {"model": weights, "spec": self.exp["model"],
                                     "num_classes": len(self.classes), "classes": self.classes,
-                                    "epoch": self.epoch, "digest": self.digest, "settings": self.settings})
-            logger.info("final weights saved to %s", final)
+                                    "epoch": self.epoch, "selected": selected, "digest": self.digest,
+                                    "settings": self.settings})
+            logger.info("final weights (%s) saved to %s",
+                        ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                                  for key, value in selected.items()), final)
         return final
 
 

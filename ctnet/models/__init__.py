@@ -9,11 +9,11 @@ from ctnet.models.baselines import C3DModule, CSNModule, R2Plus1DModule
 from ctnet.models.classifier import VideoClassifier
 from ctnet.models.ct_module import CTModule, resolve_sub_dims
 from ctnet.models.inception import build_inception
-from ctnet.models.pretrained import load_2d_weights, read_state_dict
+from ctnet.models.pretrained import load_2d_weights, read_state_dict, torchvision_weights
 from ctnet.models.resnet import STAGE_DEPTHS, VideoResNet, resolve_plan
 
 __all__ = ["build_model", "count_parameters", "resolve_spec", "DEFAULT_SPEC", "CTModule", "C3DModule",
-           "R2Plus1DModule", "CSNModule", "VideoClassifier"]
+           "R2Plus1DModule", "CSNModule", "VideoClassifier", "torchvision_weights"]
 
 _BASELINES = {"c3d": C3DModule, "r2plus1d": R2Plus1DModule, "csn": CSNModule}
 
@@ -39,7 +39,8 @@ def build_model(spec, num_classes):
     """Build the video classifier that ``spec`` describes: input ``(N, 3, T, H, W)``, output ``(N, num_classes)``.
 
     With ``pretrained`` the torchvision ImageNet weights go into every 2D part (the report of what loaded is in
-    ``model.pretrained_report``); with ``freeze_unreplaced`` the stem and unreplaced blocks stop training.
+    ``model.pretrained_report``); with ``freeze_unreplaced`` the stem and unreplaced blocks stop training (their
+    BatchNorm layers as ``frozen_bn`` says).
     """
     spec = resolve_spec(spec)
     if not isinstance(num_classes, int) or num_classes < 1:
@@ -52,7 +53,8 @@ def build_model(spec, num_classes):
     else:
         plan = resolve_plan(replace, STAGE_DEPTHS[spec["backbone"]])
         backbone = VideoResNet(spec["backbone"], plan, make, spec["base_width"], spec["zero_init_residual"])
-    model = VideoClassifier(backbone, num_classes, spec["num_segments"], spec["dropout"])
+    model = VideoClassifier(backbone, num_classes, spec["num_segments"], spec["dropout"], spec["dropout_on"],
+                            spec["frozen_bn"])
     model.spec = spec
     model.pretrained_report = None
     if spec["pretrained"] is not None:

@@ -4,18 +4,35 @@ import os
 
 import torch
 
+from ctnet.model_spec import TORCHVISION_PREFIX, torchvision_version
+
 log = logging.getLogger(__name__)
 
 
-def read_state_dict(source, backbone_name):
-    """A torchvision state dict from a local ``.pth`` path, or ``"torchvision"``: the weights API's default."""
-    if source == "torchvision":
-        from torchvision.models import get_model_weights
+def torchvision_weights(backbone_name, version):
+    """torchvision's weights enum member ``version`` of ``backbone_name`` (e.g. ``ResNet50_Weights.IMAGENET1K_V1``,
+    whose file is the official code's resnet50-19c8e357.pth); nothing is downloaded."""
+    from torchvision.models import get_model_weights
 
-        return get_model_weights(backbone_name).DEFAULT.get_state_dict(progress=True)
+    weights = get_model_weights(backbone_name)
+    if version not in weights.__members__:
+        raise ValueError(f"model.pretrained: torchvision has no {version} weights for {backbone_name}; use one of "
+                         f"{[TORCHVISION_PREFIX + name for name in weights.__members__ if name != 'DEFAULT']}")
+    return weights[version]
+
+
+def read_state_dict(source, backbone_name):
+    """A torchvision state dict from a local ``.pth`` path, or ``"torchvision:<version>"`` (e.g.
+    ``torchvision:IMAGENET1K_V1``): that version from torchvision's weights API (downloaded once into its cache)."""
+    if source == "torchvision":
+        raise ValueError("model.pretrained: 'torchvision' does not say which ImageNet weights; name the version, "
+                         "e.g. 'torchvision:IMAGENET1K_V1' (the official code's) or 'torchvision:IMAGENET1K_V2'")
+    version = torchvision_version(source)
+    if version is not None:
+        return torchvision_weights(backbone_name, version).get_state_dict(progress=True)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"model.pretrained: {source} does not exist; give a torchvision ImageNet state "
-                                "dict (.pth), 'torchvision' to download it, or null")
+                                "dict (.pth), 'torchvision:<version>' to download it, or null")
     state = torch.load(source, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"model.pretrained: {source} is not a state dict of tensors; save it with "

@@ -40,7 +40,9 @@ class Resolver:
         resolved = {}
         for name, proto in self.catalogue["protocols"].items():
             proto = deep_merge(proto, scale.get("protocol", {}))
-            proto["size"] = self._scaled_size(self.catalogue["protocols"][name]["size"])
+            for key in ("size", "resize"):  # the crop and the short side it is cut from shrink alike
+                if self.catalogue["protocols"][name].get(key) is not None:
+                    proto[key] = self._scaled_size(self.catalogue["protocols"][name][key])
             resolved[name] = proto
         return resolved
 
