@@ -170,8 +170,8 @@ def test_released_weights_fill_table3_rows_without_training(tmp_path):
     work = workflow_copy(tmp_path)
     released = smoke_variant(work, "released", lambda config: config.update(
         weights={"v1_ct_8f": "released/ct_net_8f.pth.tar"}))
-    config = yaml.safe_load((work / "config/released.yaml").read_text())
-    model = build_model(Plan(config, root=ROOT).resolve("v1_ct_8f")["model"], 4)
+    smoke = yaml.safe_load((work / "config/smoke.yaml").read_text())
+    model = build_model(Plan(smoke, root=work).resolve("v1_ct_8f")["model"], 4)
     (work / "released").mkdir()
     save_official(work / "released/ct_net_8f.pth.tar", official_state_dict(model))
 
