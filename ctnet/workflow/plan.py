@@ -186,9 +186,25 @@ class Plan:
             "title": spec["title"],
             "config": self.config_path,
             "description": self.config.get("description", ""),
+            "comparable": self.comparable_to_paper(table),
             "findings": spec.get("findings", []),
             "rows": rows,
         }
+
+    def comparable_to_paper(self, table):
+        """Whether the table's reproduced accuracies can stand beside the paper's: the paper's datasets (no
+        synthetic source) at the paper's scale (no crop scaling, no other backbone or width). A dict with `ok`
+        and, when not, `why`, in words for the table's reader."""
+        scale = self.config["scale"]
+        synthetic = sorted({self.resolver.source_of(exp) for exp, _ in self.tests([table])
+                            if self.data.source(self.resolver.source_of(exp))["kind"] == "synthetic"})
+        if synthetic:
+            return {"ok": False, "why": "the videos are synthetic (sources: " + ", ".join(synthetic) + "), not the "
+                                        "paper's datasets"}
+        scaled = [key for key in ("backbone", "base_width") if key in scale.get("model", {})]
+        if scale.get("size_factor", 1.0) != 1.0 or scaled:
+            return {"ok": False, "why": "the models or crops are scaled down (scale: in the configuration)"}
+        return {"ok": True}
 
     def plots(self, tables=None):
         """Ablation tables that draw a figure: table -> results/figures/table<table>.png."""
