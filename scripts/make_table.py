@@ -2,14 +2,16 @@
 """Write one reproduced table beside the paper's numbers: scripts/make_table.py --plan P.json --csv T.csv --md T.md
 
 The plan (written by the workflow's table_plan rule, see ctnet.workflow.Plan.table_plan) names each row's scores
-and FLOPs files; the CSV has the columns of ctnet.workflow.tables.COLUMNS, the Markdown the same side by side.
+and FLOPs files; the CSV has the columns of ctnet.workflow.tables.COLUMNS, the Markdown the same side by side, each
+reproduced accuracy with its 95 % bootstrap interval over the validation videos (from the per-video scores .npz
+beside each scores .json; one bootstrap per evaluation, ctnet.workflow.bootstrap).
 """
 
 import argparse
 import sys
 
 from ctnet.workflow.io import ConfigError, read_json
-from ctnet.workflow.tables import check_findings, write_table
+from ctnet.workflow.tables import check_findings, note_line, write_table
 
 
 def main(argv=None):
@@ -25,6 +27,9 @@ def main(argv=None):
         parser.exit(2, f"make_table.py: error: {err}\n")
     reproduced = sum(row["source"] == "reproduced" for row in rows)
     print(f"table {plan['table']}: {len(rows)} rows ({reproduced} reproduced) -> {args.csv}, {args.md}")
+    note = note_line(plan, rows)
+    if note:
+        print(f"  note: {note.replace('**', '')}")
     for claim, gap, passed in check_findings(plan, rows):
         verdict = "not measured" if passed is None else ("holds" if passed else "does NOT hold")
         print(f"  finding: {claim}: {verdict}" + ("" if gap is None else f" (gap {gap:+.1f} points)"))

@@ -2,7 +2,8 @@
 """Plot an ablation table's accuracy against its GFLOPs: scripts/plot_table.py --csv T.csv --out T.png
 
 Reproduced rows are filled markers, the paper's numbers (where reported) hollow markers of the same colour,
-so that trends compare even though a CPU-scale run's accuracies are on another scale than the paper's.
+so that trends compare even though a CPU-scale run's accuracies are on another scale than the paper's. Reproduced
+points carry error bars: the 95 % bootstrap interval of the CSV's `<metric>_lo`/`_hi` columns (none where empty).
 """
 
 import argparse
@@ -13,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 
-from ctnet.workflow.plots import read_table_csv, save_figure  # noqa: E402
+from ctnet.workflow.plots import error_bar, read_table_csv, save_figure  # noqa: E402
 
 
 def main(argv=None):
@@ -36,7 +37,10 @@ def main(argv=None):
         ours = (row[args.x], row[args.y])
         paper = (row[f"paper_{args.x}"], row[f"paper_{args.y}"])
         if None not in ours:
-            ax_ours.scatter(*ours, color=colour, s=60, label=row["row"])
+            ax_ours.scatter(*ours, color=colour, s=60, label=row["row"], zorder=3)
+            yerr = error_bar(row, args.y)
+            if yerr is not None:
+                ax_ours.errorbar(*ours, yerr=yerr, fmt="none", ecolor=colour, elinewidth=1.2, capsize=3, zorder=2)
         if None not in paper:
             ax_paper.scatter(*paper, facecolors="none", edgecolors=colour, s=60, linewidths=1.5, label=row["row"])
     for ax, name in ((ax_ours, "reproduced"), (ax_paper, "paper")):
@@ -47,6 +51,8 @@ def main(argv=None):
             ax.legend(fontsize=7, loc="best")
         else:
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+    ax_ours.set_title("reproduced; bars: 95 % bootstrap interval over the videos", fontsize=9)
+    ax_paper.set_title("paper", fontsize=9)
     fig.suptitle(args.title, fontsize=10)
     fig.tight_layout()
     save_figure(fig, args.out)

@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -128,13 +129,32 @@ def write_json(path, data):
     return str(path)
 
 
+def write_scores(path, n, hits1, hits5, classes=10):
+    """Per-video scores of n videos, the first `hits1` right at top-1 and the first `hits5` within the top 5,
+    saved as the test rule does (S.npz and its S.json); returns the JSON a table plan names."""
+    from ctnet.engine.scores import save_scores  # torch-importing package, only where needed
+
+    labels = [i % classes for i in range(n)]
+    scores = [[0.0] * classes for _ in range(n)]
+    for i, label in enumerate(labels):
+        rank = 0 if i < hits1 else (2 if i < hits5 else classes - 1)
+        others = [c for c in range(classes) if c != label]
+        for score, c in zip(range(classes, 0, -1), others[:rank] + [label] + others[rank:]):
+            scores[i][c] = float(score)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_scores(path.with_suffix(".npz"), [f"v{i}" for i in range(n)], labels, scores,
+                [f"c{c}" for c in range(classes)], protocol="p", experiment=path.stem)
+    return str(path.with_suffix(".json"))
+
+
 def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
     flops = write_json(tmp_path / "f.json", {"gflops": 10.0})
     flops2 = write_json(tmp_path / "g.json", {"gflops": 20.0})
-    single = write_json(tmp_path / "a.json", {"top1": 60.0, "top5": 90.0})
-    fused = write_json(tmp_path / "e.json", {"top1": 70.0, "top5": 95.0})
+    single = write_scores(tmp_path / "a.json", n=20, hits1=12, hits5=18)  # top-1 60 %, top-5 90 %
+    fused = write_scores(tmp_path / "e.json", n=20, hits1=14, hits5=19)  # 70 %, 95 %
     plan = {
         "table": "t", "title": "Test table", "config": "config/x.yaml", "description": "",
+        "comparable": {"ok": True},
         "findings": [{"claim": "B beats A", "higher": "B", "lower": "A", "min_gap": 5}],
         "rows": [
             {"label": "A", "origin": "quoted", "views": 30, "paper": {"top1": 50.0, "top5": None, "gflops": 300.0},
@@ -163,16 +183,17 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
         assert reader.fieldnames == COLUMNS
         rows = {row["row"]: row for row in reader}
     assert rows["A"]["top1"] == "" and rows["A"]["paper_top1"] == "50.0" and rows["A"]["paper_top5"] == ""
-    assert rows["A"]["paper_gflops_per_view"] == "10.0"
+    assert rows["A"]["paper_gflops_per_view"] == "10.0" and rows["A"]["top1_lo"] == ""
     assert rows["B"]["gflops"] == "60.0" and rows["B"]["gflops_per_view"] == "10.0"
     assert rows["B"]["diff_top1"] == "-2.50" and rows["B"]["views"] == "6"
+    assert float(rows["B"]["top1_lo"]) < 60.0 < float(rows["B"]["top1_hi"])
     assert rows["EN"]["gflops"] == "30.0" and rows["EN"]["gflops_per_view"] == "" and rows["EN"]["paper_top1"] == ""
     # the mean over splits: accuracies averaged, GFLOPs those of one model (not summed over the splits)
     assert rows["SPLITS"]["top1"] == "65.00" and rows["SPLITS"]["top5"] == "92.50"
     assert rows["SPLITS"]["gflops"] == "60.0" and rows["SPLITS"]["views"] == "6"
     assert rows["SPLITS"]["experiment"] == "b b2"
     markdown = (tmp_path / "t.md").read_text()
-    assert "| B | reproduced | 6 | 60.00 (~62.5) |" in markdown
+    assert re.search(r"\| B \| reproduced \| 6 \| 60 \[\d+(\.\d)?, \d+(\.\d)?\] \(~62\.5\) \|", markdown)
     assert "- B beats A: does NOT hold (gap +10.0 points)" not in markdown  # quoted A has no reproduced value
     assert "- B beats A: not measured" in markdown
 

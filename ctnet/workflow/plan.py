@@ -143,13 +143,13 @@ class Plan:
         return f"{self.tables_dir}/{table}.yaml"
 
     def table_inputs(self, table):
-        """Scores and FLOPs files a table reads."""
+        """Scores files (metrics and per-video scores, for the intervals) and FLOPs files a table reads."""
         inputs = set()
         for _, row in self._rows([table]):
             if not self.row_is_run(row):
                 continue
             for scores, members in self._row_evaluations(row):
-                inputs.add(scores)
+                inputs.update((scores, str(Path(scores).with_suffix(".npz"))))
                 inputs.update(self.flops_path(exp, proto) for exp, proto in members)
         return sorted(inputs)
 

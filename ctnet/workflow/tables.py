@@ -4,12 +4,20 @@ The input is a table plan (Plan.table_plan, stored as JSON by the workflow): row
 scores file of the experiment or ensemble, the FLOPs file and view count of each member; several for a row that
 averages dataset splits), and the paper's numbers with their certainty. A value the paper did not report, or
 that a row does not reproduce, is left empty.
+
+Each reproduced accuracy (top-1, top-5, mean class accuracy) comes with a 95 % bootstrap percentile interval over
+the validation videos (ctnet.workflow.bootstrap, from the per-video scores `.npz` beside each scores `.json`): CSV
+columns `<metric>_lo`/`<metric>_hi`, brackets in the Markdown. When the plan's `comparable` says the accuracies
+cannot stand beside the paper's (synthetic videos, scaled-down models), the differences to the paper are left out
+and a line under the title says why; with 5 classes or fewer top-5 is 100 % by construction and left empty.
 """
 
 import csv
 import io
+from decimal import ROUND_HALF_UP, Decimal
 
 from ctnet.atomic import write_text_atomic
+from ctnet.workflow import bootstrap
 from ctnet.workflow.io import ConfigError, read_json
 
 COLUMNS = [
@@ -17,8 +25,13 @@ COLUMNS = [
     "top1", "top5", "gflops", "gflops_per_view",
     "paper_top1", "paper_top5", "paper_gflops", "paper_gflops_per_view",
     "diff_top1", "diff_top5", "paper_certainty", "note",
+    # appended after the original columns, so that readers of the older layout keep working
+    "top1_lo", "top1_hi", "top5_lo", "top5_hi", "mean_class_acc", "mean_class_acc_lo", "mean_class_acc_hi",
 ]
+INTERVAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):]
 METRICS = ("top1", "top5", "gflops", "gflops_per_view")
+# With this many classes or fewer every label is among the top 5: top-5 is 100 % by construction.
+TRIVIAL_TOP5_CLASSES = 5
 
 
 def _number(value, digits):
@@ -51,22 +64,35 @@ def _evaluate(evaluation):
 
 def reproduce_row(row):
     """The reproduced numbers of one planned row: the mean over its evaluations (one, except for rows averaged
-    over dataset splits) of top1/top5 and of the GFLOPs, which sum over an ensemble's members and views."""
+    over dataset splits) of top1/top5 and of the GFLOPs, which sum over an ensemble's members and views; and,
+    under "intervals", bootstrap.row_intervals of its per-video scores (one bootstrap per evaluation)."""
     if row["origin"] != "reproduced":
-        return {key: None for key in METRICS}
+        return {key: None for key in METRICS} | {"intervals": None}
     results = [_evaluate(evaluation) for evaluation in row["evaluations"]]
     mean = {}
     for key in METRICS:
         values = [result[key] for result in results]
         mean[key] = None if None in values else sum(values) / len(values)
+    mean["intervals"] = bootstrap.row_intervals([evaluation["scores"] for evaluation in row["evaluations"]])
     return mean
 
 
+def comparable(plan):
+    """The plan's `comparable` ({"ok": bool, "why": str}); plans written before it existed count as comparable."""
+    return plan.get("comparable") or {"ok": True}
+
+
 def build_rows(plan):
-    """CSV-ready dicts (strings) for every row of the plan, in the spec's order."""
+    """CSV-ready dicts (strings) for every row of the plan, in the spec's order. Besides COLUMNS, each holds
+    `_num_videos` and `_num_classes` of its scores (None for rows not reproduced) for the Markdown's notes."""
+    compare = comparable(plan)["ok"]
     out = []
     for row in plan["rows"]:
         ours = reproduce_row(row)
+        intervals = ours["intervals"] or {}
+        trivial_top5 = bool(intervals) and intervals["num_classes"] <= TRIVIAL_TOP5_CLASSES
+        if trivial_top5:
+            ours["top5"] = None
         paper = row.get("paper", {})
         members = row["evaluations"][0]["members"] if row.get("evaluations") else []
         views = row.get("views") or (members[0]["views"] if len(members) == 1 else None)
@@ -74,7 +100,7 @@ def build_rows(plan):
         if paper_per_view is None and paper.get("gflops") is not None and views:
             paper_per_view = paper["gflops"] / views
         certainty = row.get("certainty", {})
-        out.append({
+        cells = {
             "table": plan["table"],
             "row": row["label"],
             "group": row.get("group", ""),
@@ -90,11 +116,21 @@ def build_rows(plan):
             "paper_top5": _number(paper.get("top5"), 1),
             "paper_gflops": _number(paper.get("gflops"), 1),
             "paper_gflops_per_view": _number(paper_per_view, 1),
-            "diff_top1": _number(_diff(ours["top1"], paper.get("top1")), 2),
-            "diff_top5": _number(_diff(ours["top5"], paper.get("top5")), 2),
+            "diff_top1": _number(_diff(ours["top1"], paper.get("top1")) if compare else None, 2),
+            "diff_top5": _number(_diff(ours["top5"], paper.get("top5")) if compare else None, 2),
             "paper_certainty": ";".join(f"{key}={value}" for key, value in certainty.items()),
             "note": row.get("note", ""),
-        })
+        }
+        for metric in bootstrap.METRICS:
+            point, lo, hi = intervals.get(metric, (None, None, None))
+            if metric == "top5" and trivial_top5:
+                point = lo = hi = None
+            if metric == "mean_class_acc":
+                cells[metric] = _number(point, 2)
+            cells[f"{metric}_lo"], cells[f"{metric}_hi"] = _number(lo, 2), _number(hi, 2)
+        cells["_num_videos"] = intervals.get("num_videos")
+        cells["_num_classes"] = intervals.get("num_classes")
+        out.append(cells)
     return out
 
 
@@ -115,10 +151,25 @@ def check_findings(plan, rows):
 
 def to_csv(rows):
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _percent(text):
+    """A CSV accuracy as the Markdown shows it: one decimal rounded half up (31.25 -> 31.3), a trailing '.0'
+    dropped (97.5, 100)."""
+    return str(Decimal(text).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)).removesuffix(".0")
+
+
+def _accuracy(row, metric):
+    """'97.5 [93.8, 100]': the reproduced accuracy with its bootstrap interval, '' when not reproduced."""
+    if not row[metric]:
+        return ""
+    interval = (row.get(f"{metric}_lo"), row.get(f"{metric}_hi"))
+    bracket = f" [{_percent(interval[0])}, {_percent(interval[1])}]" if all(interval) else ""
+    return _percent(row[metric]) + bracket
 
 
 def _cell(ours, paper, certainty):
@@ -128,9 +179,39 @@ def _cell(ours, paper, certainty):
     return f"{ours or '–'} ({paper_text})"
 
 
+def _classes_text(counts):
+    return " or ".join(str(count) for count in counts)
+
+
+def _videos_text(counts):
+    counts = sorted(counts)
+    return f"the {counts[0]} validation videos" if len(counts) == 1 else \
+        f"each row's validation videos ({counts[0]} to {counts[-1]})"
+
+
+def note_line(plan, rows):
+    """The line under the title: why the accuracies do not compare with the paper's and what does, and top-5 left
+    empty where it is 100 % by construction. '' when there is nothing to say."""
+    parts = []
+    compare = comparable(plan)
+    if not compare["ok"]:
+        parts.append(f"**Accuracies not comparable with the paper's:** {compare.get('why') or 'see the configuration'}"
+                     "; no difference to the paper is given. Comparable: the GFLOPs, counted at the paper's "
+                     "convention (paper model and class count, paper crop size).")
+    few = sorted({row["_num_classes"] for row in rows
+                  if row.get("_num_classes") is not None and row["_num_classes"] <= TRIVIAL_TOP5_CLASSES})
+    if few:
+        parts.append(f"Reproduced top-5 is left empty: with {_classes_text(few)} classes every label is among the "
+                     "top 5, so it is 100 % by construction.")
+    return " ".join(parts)
+
+
 def to_markdown(plan, rows):
     certainty = [dict(item.split("=") for item in row["paper_certainty"].split(";") if item) for row in rows]
     lines = [f"# {plan['title']}", ""]
+    note = note_line(plan, rows)
+    if note:
+        lines += [note, ""]
     if plan.get("description"):
         lines += [plan["description"], ""]
     lines += [f"Configuration: `{plan['config']}`. Cells: reproduced (paper); `~` marks a paper value reconstructed "
@@ -138,17 +219,29 @@ def to_markdown(plan, rows):
               "convention (paper model, 256x256 unless the protocol says 224, paper class count) and total over "
               "the views.", ""]
     has_group = any(row["group"] for row in rows)
-    header = (["Group"] if has_group else []) + ["Row", "Source", "Views", "Top-1", "Top-5", "GFLOPs", "Δ Top-1"]
+    deltas = []  # no difference to the paper where the accuracies do not compare
+    if comparable(plan)["ok"]:
+        deltas = [("Δ Top-1", "diff_top1")]
+        if any(row["diff_top5"] for row in rows):
+            deltas.append(("Δ Top-5", "diff_top5"))
+    header = (["Group"] if has_group else []) + ["Row", "Source", "Views", "Top-1", "Top-5", "GFLOPs"]
+    header += [name for name, _ in deltas]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row, cert in zip(rows, certainty):
         cells = ([row["group"]] if has_group else []) + [
             row["row"].replace("|", "\\|"), row["source"], row["views"] or "–",
-            _cell(row["top1"], row["paper_top1"], cert.get("top1")),
-            _cell(row["top5"], row["paper_top5"], cert.get("top5")),
+            _cell(_accuracy(row, "top1"), row["paper_top1"], cert.get("top1")),
+            _cell(_accuracy(row, "top5"), row["paper_top5"], cert.get("top5")),
             _cell(row["gflops"], row["paper_gflops"], cert.get("gflops")),
-            row["diff_top1"] or "–",
-        ]
+        ] + [row[key] or "–" for _, key in deltas]
         lines.append("| " + " | ".join(cells) + " |")
+    videos = {row["_num_videos"] for row in rows if row.get("_num_videos") and row.get("top1_lo")}
+    if videos:
+        splits = "; a mean over splits resamples each split's videos and averages" \
+            if any(len(row.get("evaluations", [])) > 1 for row in plan["rows"]) else ""
+        lines += ["", (f"Brackets: 95 % bootstrap percentile interval over {_videos_text(videos)} "
+                       f"({bootstrap.RESAMPLES} resamples of the videos with replacement, seed {bootstrap.SEED}"
+                       f"{splits}).")]
     findings = check_findings(plan, rows)
     if findings:
         lines += ["", "Findings of the paper checked on the reproduced numbers:", ""]

@@ -1,7 +1,9 @@
 # Tables and figures. Their scripts are inputs of these rules only: editing a table or plotting script (or
 # ctnet/workflow/tables.py) reruns tables and figures, never training or testing.
 
-TABLE_CODE = ["scripts/make_table.py", ctnet.workflow.tables.__file__, ctnet.workflow.io.__file__]
+TABLE_CODE = ["scripts/make_table.py", ctnet.workflow.tables.__file__, ctnet.workflow.bootstrap.__file__,
+              ctnet.workflow.io.__file__]
+PLOT_CODE = [ctnet.workflow.plots.__file__, ctnet.workflow.tables.__file__]
 ALL_TABLE_FILES = [path for table in PLAN.tables for path in PLAN.table_paths(table).values()]
 
 
@@ -79,7 +81,7 @@ rule table:
 rule plot_table:
     input:
         csv=paths.pattern(paths.TABLE, ext="csv"),
-        code=["scripts/plot_table.py", ctnet.workflow.plots.__file__],
+        code=["scripts/plot_table.py", *PLOT_CODE],
     output:
         report(
             paths.TABLE_FIGURE,
@@ -107,7 +109,7 @@ rule plot_table:
 rule fig5:
     input:
         csv=paths.TABLE.format(table="4", ext="csv"),
-        code=["scripts/plot_fig5.py", ctnet.workflow.plots.__file__],
+        code=["scripts/plot_fig5.py", *PLOT_CODE],
     output:
         report(paths.FIG5, caption="../report/fig5.rst", category="Figures", labels={"figure": "5"}),
     log:

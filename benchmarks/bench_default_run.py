@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Where the default run's time goes: wall time, CPU time and a per-rule table of Snakemake's own job records.
+
+    .venv/bin/python benchmarks/bench_default_run.py --fresh          # clone this repository, time `make all_tables`
+    .venv/bin/python benchmarks/bench_default_run.py --run DIR        # read DIR/.snakemake/metadata of a finished run
+
+`--fresh` clones the committed tree into a temporary folder (or `--into DIR`) and runs the README's main command
+there, so the figure includes creating `.venv/` and installing; CPU time is the children's user + system time.
+With `--run`, wall time is the span from the first job's start to the last job's end (no install) and CPU time is
+unknown. The machine (CPU model, cores) is printed with the figures.
+"""
+
+import argparse
+import base64
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def machine():
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def job_records(run_dir):
+    """One record per job (a job with several outputs has one metadata file per output, sharing its job hash)."""
+    folder = Path(run_dir) / ".snakemake/metadata"
+    if not folder.is_dir():
+        raise SystemExit(f"bench_default_run.py: error: {folder} not found; pass --run the folder a workflow ran in")
+    jobs = {}
+    for path in folder.iterdir():
+        record = json.loads(path.read_text())
+        if record.get("starttime") is None or record.get("endtime") is None:
+            continue
+        output = base64.b64decode(path.name).decode(errors="replace")
+        job = jobs.setdefault((record["rule"], record.get("job_hash")),
+                              {"rule": record["rule"], "start": record["starttime"], "end": record["endtime"],
+                               "outputs": []})
+        # Each output's record is stamped a few microseconds apart: the job spans all of them.
+        job["start"], job["end"] = min(job["start"], record["starttime"]), max(job["end"], record["endtime"])
+        job["outputs"].append(output)
+    return list(jobs.values())
+
+
+def per_rule(jobs):
+    """Rule -> (jobs, mean seconds, total seconds), the most expensive first."""
+    times = defaultdict(list)
+    for job in jobs:
+        times[job["rule"]].append(job["end"] - job["start"])
+    rows = [(rule, len(seconds), sum(seconds) / len(seconds), sum(seconds)) for rule, seconds in times.items()]
+    return sorted(rows, key=lambda row: -row[3])
+
+
+def minutes(seconds):
+    return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
+
+
+def report(jobs, wall, cpu):
+    print(f"machine: {machine()}")
+    print(f"wall time: {minutes(wall)}; CPU time (user + system): {minutes(cpu) if cpu is not None else 'unknown'}")
+    span = max(job["end"] for job in jobs) - min(job["start"] for job in jobs)
+    print(f"{len(jobs)} jobs from the first start to the last end: {minutes(span)}\n")
+    print("| rule | jobs | mean | sum |\n|---|---|---|---|")
+    for rule, count, mean, total in per_rule(jobs):
+        print(f"| {rule} | {count} | {mean:.1f} s | {total / 60:.1f} min |")
+
+
+def fresh_run(into, cores):
+    """Clone the committed tree into `into` and time `make all_tables` there; returns (wall, cpu) seconds."""
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(into)], check=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    done = subprocess.run(["make", "all_tables", f"CORES={cores}"], cwd=into)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise SystemExit(f"bench_default_run.py: error: make all_tables failed in {into} (exit {done.returncode})")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--fresh", action="store_true", help="clone this repository and time make all_tables")
+    source.add_argument("--run", help="a folder in which the workflow ran (its .snakemake/metadata is read)")
+    parser.add_argument("--into", help="with --fresh: the folder to clone into (default: a temporary folder)")
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.run:
+        jobs = job_records(args.run)
+        report(jobs, max(job["end"] for job in jobs) - min(job["start"] for job in jobs), None)
+        return 0
+    into = Path(args.into) if args.into else Path(tempfile.mkdtemp(prefix="ctnet-default-run-")) / "repo"
+    wall, cpu = fresh_run(into, args.cores)
+    report(job_records(into), wall, cpu)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
