@@ -39,6 +39,7 @@ FLOPS = RESULTS + "/flops/{key}_{size}.json"
 TABLE_PLAN = RESULTS + "/tables/plans/{table}.json"
 TABLE = RESULTS + "/tables/{table}.{ext}"
 TABLE_FIGURE = RESULTS + "/figures/table{table}.png"
+CLAIMS = RESULTS + "/tables/claims.{ext}"
 FIG5 = RESULTS + "/figures/fig5_accuracy_vs_gflops.png"
 
 LOG = RESULTS + "/logs/{rule}/{job}.log"

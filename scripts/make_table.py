@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from ctnet.workflow.io import ConfigError, read_json
+from ctnet.workflow.claims import verdict_line
 from ctnet.workflow.tables import check_findings, note_line, write_table
 
 
@@ -30,9 +31,8 @@ def main(argv=None):
     note = note_line(plan, rows)
     if note:
         print(f"  note: {note.replace('**', '')}")
-    for claim, gap, passed in check_findings(plan, rows):
-        verdict = "not measured" if passed is None else ("holds" if passed else "does NOT hold")
-        print(f"  finding: {claim}: {verdict}" + ("" if gap is None else f" (gap {gap:+.1f} points)"))
+    for result in check_findings(plan, rows):
+        print(f"  claim: {verdict_line(result)}")
     return 0
 
 

@@ -194,8 +194,7 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
     assert rows["SPLITS"]["experiment"] == "b b2"
     markdown = (tmp_path / "t.md").read_text()
     assert re.search(r"\| B \| reproduced \| 6 \| 60 \[\d+(\.\d)?, \d+(\.\d)?\] \(~62\.5\) \|", markdown)
-    assert "- B beats A: does NOT hold (gap +10.0 points)" not in markdown  # quoted A has no reproduced value
-    assert "- B beats A: not measured" in markdown
+    assert "- B beats A: not run" in markdown  # quoted A has no reproduced value
 
 
 def test_write_table_reports_a_missing_result_file(tmp_path):

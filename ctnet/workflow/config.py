@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 
 from ctnet.data.registry import DATASETS
+from ctnet.workflow.claims import check_labels
 from ctnet.workflow.io import ConfigError, read_yaml
 
 DEFAULT_EXPERIMENTS = "config/experiments.yaml"
@@ -188,10 +189,7 @@ def load_tables(tables_dir, root, catalogue):
                                   f"use one of {sorted(catalogue['protocols'])}")
             if "ensemble" in row and row["ensemble"] not in catalogue["ensembles"]:
                 raise ConfigError(f"{where}: no ensemble named {row['ensemble']!r} in the catalogue")
-        for finding in spec.get("findings", []):
-            for side in ("higher", "lower"):
-                if not any(row["label"] == finding[side] for row in spec["rows"]):
-                    raise ConfigError(f"{rel}: findings ({finding['claim']}): {side}: no row labelled {finding[side]!r}")
+        check_labels(spec, rel)
         specs[spec["table"]] = spec
     if not specs:
         raise ConfigError(f"{tables_dir}: no table specs (*.yaml) found")

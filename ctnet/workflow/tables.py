@@ -134,19 +134,13 @@ def build_rows(plan):
     return out
 
 
-def check_findings(plan, rows):
-    """Each finding of the spec: (claim, gap in points or None when a side is missing, passed or None)."""
-    by_label = {row["row"]: row for row in rows}
-    results = []
-    for finding in plan.get("findings", []):
-        metric = finding.get("metric", "top1")
-        high, low = by_label[finding["higher"]][metric], by_label[finding["lower"]][metric]
-        if not high or not low:
-            results.append((finding["claim"], None, None))
-            continue
-        gap = float(high) - float(low)
-        results.append((finding["claim"], gap, gap >= finding.get("min_gap", 0.0) and gap > 0))
-    return results
+def check_findings(plan, rows=None):
+    """The verdict of each finding of the spec (ctnet.workflow.claims.evaluate_plan: paired bootstrap over the
+    same videos for accuracies, exact GFLOPs): ClaimResults, which still unpack as (claim, difference, passed).
+    `rows` is not needed (the verdicts read the result files) and kept for older callers."""
+    from ctnet.workflow import claims  # claims reads this module's GFLOPs count: import it when called
+
+    return claims.evaluate_plan(plan)
 
 
 def to_csv(rows):
@@ -244,11 +238,11 @@ def to_markdown(plan, rows):
                        f"{splits}).")]
     findings = check_findings(plan, rows)
     if findings:
-        lines += ["", "Findings of the paper checked on the reproduced numbers:", ""]
-        for claim, gap, passed in findings:
-            verdict = "not measured" if passed is None else ("holds" if passed else "does NOT hold")
-            gap_text = "" if gap is None else f" (gap {gap:+.1f} points)"
-            lines.append(f"- {claim}: {verdict}{gap_text}")
+        from ctnet.workflow.claims import verdict_line
+
+        lines += ["", "Claims of the paper tested on this run (as in claims.md: paired bootstrap over the same videos, "
+                  "95 % interval above 0 reproduced, below 0 contradicted, else inconclusive; GFLOPs exact):", ""]
+        lines += [f"- {verdict_line(result)}" for result in findings]
     notes = [(row["row"], row["note"]) for row in rows if row["note"]]
     if notes:
         lines += ["", "Notes:", ""] + [f"- {label}: {note}" for label, note in notes]

@@ -4,6 +4,7 @@ from pathlib import Path
 from snakemake.utils import min_version, update_config
 
 import ctnet.workflow.bootstrap
+import ctnet.workflow.claims
 import ctnet.workflow.plots
 import ctnet.workflow.tables
 from ctnet import paths

@@ -2,7 +2,8 @@
 # ctnet/workflow/tables.py) reruns tables and figures, never training or testing.
 
 TABLE_CODE = ["scripts/make_table.py", ctnet.workflow.tables.__file__, ctnet.workflow.bootstrap.__file__,
-              ctnet.workflow.io.__file__]
+              ctnet.workflow.claims.__file__, ctnet.workflow.io.__file__]
+CLAIMS_FILES = [paths.CLAIMS.format(ext=ext) for ext in ("md", "csv")]
 PLOT_CODE = [ctnet.workflow.plots.__file__, ctnet.workflow.tables.__file__]
 ALL_TABLE_FILES = [path for table in PLAN.tables for path in PLAN.table_paths(table).values()]
 
@@ -16,10 +17,12 @@ localrules:
     table,
     plot_table,
     fig5,
+    claims,
 
 
 rule all_tables:
     input:
+        CLAIMS_FILES,
         ALL_TABLE_FILES,
         list(PLAN.plots().values()),
         [paths.FIG5] if "4" in PLAN.tables else [],
@@ -76,6 +79,26 @@ rule table:
         "../../environment.yml"
     shell:
         "python scripts/make_table.py --plan {input.plan:q} --csv {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
+
+
+rule claims:
+    input:
+        plans=[paths.TABLE_PLAN.format(table=table) for table in PLAN.tables],
+        results=sorted({path for table in PLAN.tables for path in PLAN.table_inputs(table)}),
+        code=["scripts/make_claims.py", *TABLE_CODE],
+    output:
+        md=report(paths.CLAIMS.format(ext="md"), caption="../report/claims.rst", category="1. Claims of the paper"),
+        csv=paths.CLAIMS.format(ext="csv"),
+    log:
+        paths.log("claims", "claims"),
+    threads: 1
+    resources:
+        runtime=res("table", "runtime"),
+        mem_mb=res("table", "mem_mb"),
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/make_claims.py --plans {input.plans:q} --csv {output.csv:q} --md {output.md:q} > {log:q} 2>&1"
 
 
 rule plot_table:

@@ -1,0 +1,361 @@
+"""The paper's claims tested on a run (ctnet.workflow.claims, scripts/make_claims.py): verdicts from hand-made
+per-video scores, multi-pair logic, GFLOPs claims, and the claims of config/tables/*.yaml against their rows."""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from ctnet.engine.scores import save_scores
+from ctnet.workflow import ConfigError, bootstrap, claims
+from ctnet.workflow.config import validate
+from ctnet.workflow.tables import write_table
+from helpers import load_script
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT.parent / "shared/paper/ct-net-iclr2021.txt"  # beside the checkout, as on the project's machines
+SPECS = sorted((ROOT / "config/tables").glob("*.yaml"))
+N = 200
+
+
+def write_scores(path, correct, classes=10, prefix="v", order=None):
+    """A scores file of len(correct) videos (labels cycling over the classes): video i right at top-1 where
+    correct[i], else its label scored last; stored in `order` (a permutation) when given. Returns the metrics
+    JSON path, as plans name it."""
+    n = len(correct)
+    labels = np.arange(n) % classes
+    scores = np.tile(np.arange(classes, 0, -1, dtype=np.float32), (n, 1))  # class 0 first, class C-1 last
+    for i, label in enumerate(labels):
+        ranking = np.roll(np.arange(classes), -label) if correct[i] else np.roll(np.arange(classes), -(label + 1))
+        scores[i, ranking] = np.arange(classes, 0, -1)
+    path = Path(path).with_suffix(".npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    order = list(range(n)) if order is None else list(order)
+    save_scores(path, [f"{prefix}{i:04d}" for i in order], labels[order], scores[order],
+                [f"c{c}" for c in range(classes)], protocol="1x1", experiment=path.stem)
+    return str(path.with_suffix(".json"))
+
+
+def hits(first, last, n=N):
+    """Right on videos first..last-1."""
+    return [first <= i < last for i in range(n)]
+
+
+def flops_file(path, gflops):
+    Path(path).write_text(json.dumps({"gflops": gflops}))
+    return str(path)
+
+
+def row(label, scores, flops, views=1, group=None):
+    scores = scores if isinstance(scores, list) else [scores]
+    out = {"label": label, "origin": "reproduced", "protocol": "1x1", "paper": {},
+           "evaluations": [{"scores": s, "members": [{"experiment": label, "protocol": "1x1", "views": views,
+                                                       "flops": flops}]} for s in scores]}
+    return out | ({"group": group} if group else {})
+
+
+def plan_of(rows, findings, comparable=None, table="t"):
+    return {"table": table, "title": f"Table {table}", "config": "config/x.yaml", "description": "",
+            "comparable": comparable or {"ok": True}, "findings": findings, "rows": rows}
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Scores of four rows over the same 200 videos: A 90 %, B 50 %, C 60 % (B's videos and more), D near A."""
+    flops = flops_file(tmp_path / "f.json", 10.0)
+    return {
+        "A": write_scores(tmp_path / "a.json", hits(0, 180)),
+        "B": write_scores(tmp_path / "b.json", hits(0, 100)),
+        "C": write_scores(tmp_path / "c.json", hits(0, 120)),
+        "D": write_scores(tmp_path / "d.json", hits(21, 200)),  # 179 right, not the same videos as A
+        "flops": flops,
+    }
+
+
+def verdict(plan, index=0):
+    return claims.evaluate_plan(plan)[index]
+
+
+# ----------------------------------------------------------------------------------------------- verdicts
+
+
+def test_clearly_better_row_is_reproduced(files):
+    plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
+                   [{"claim": "A beats B", "higher": "A", "lower": "B"}])
+    result = verdict(plan)
+    assert result.verdict == "reproduced"
+    assert result.pair.difference == pytest.approx(40.0) and 30 < result.pair.lo < 40 < result.pair.hi < 50
+    assert result.pair.videos == N
+    assert claims.verdict_line(result) == \
+        f"A beats B: reproduced (top-1, A > B: +40.0 points [{result.pair.lo:+.1f}, {result.pair.hi:+.1f}])"
+
+
+def test_clearly_worse_row_is_contradicted(files):
+    plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
+                   [{"claim": "B beats A", "higher": "B", "lower": "A"}])
+    result = verdict(plan)
+    assert result.verdict == "contradicted" and result.pair.hi < 0
+    assert result.pair.difference == pytest.approx(-40.0)
+
+
+def test_near_equal_rows_are_inconclusive(files):
+    plan = plan_of([row("A", files["A"], files["flops"]), row("D", files["D"], files["flops"])],
+                   [{"claim": "A beats D", "higher": "A", "lower": "D"}])
+    result = verdict(plan)
+    assert result.verdict == "inconclusive"
+    assert result.pair.difference == pytest.approx(0.5) and result.pair.lo < 0 < result.pair.hi
+
+
+def test_single_split_verdict_is_the_paired_bootstrap(files):
+    for metric in ("top1", "top5", "mean_class_acc"):
+        plan = plan_of([row("A", files["A"], files["flops"]), row("C", files["C"], files["flops"])],
+                       [{"claim": "A beats C", "higher": "A", "lower": "C", "metric": metric}])
+        pair = verdict(plan).pair
+        assert (pair.difference, pair.lo, pair.hi) == bootstrap.paired_difference(files["A"], files["C"])[metric]
+
+
+def test_unreproduced_or_missing_rows_are_not_run(files, tmp_path):
+    quoted = {"label": "Q", "origin": "quoted", "paper": {"top1": 50.0}}
+    skipped = {"label": "S", "origin": "not run", "paper": {}, "note": "skipped in this configuration"}
+    gone = write_scores(tmp_path / "gone.json", hits(0, 150))
+    Path(gone).with_suffix(".npz").unlink()
+    rows = [row("A", files["A"], files["flops"]), quoted, skipped, row("G", gone, files["flops"])]
+    findings = [{"claim": f"A beats {label}", "higher": "A", "lower": label} for label in ("Q", "S", "G")]
+    results = claims.evaluate_plan(plan_of(rows, findings))
+    assert [result.verdict for result in results] == ["not run"] * 3
+    assert "Q: quoted from the paper" in results[0].pair.note
+    assert "S: not run in this configuration" in results[1].pair.note
+    assert "gone.npz is missing" in results[2].pair.note
+    assert results[0].pair.difference is None and claims.difference_text(results[0]) == ""
+    # the GFLOPs of a row whose FLOPs count is missing are not run either
+    missing_flops = row("M", files["B"], str(tmp_path / "none.json"))
+    gflops = verdict(plan_of([row("A", files["A"], files["flops"]), missing_flops],
+                             [{"claim": "M costs more", "metric": "gflops", "higher": "M", "lower": "A"}]))
+    assert gflops.verdict == "not run" and "none.json is missing" in gflops.pair.note
+
+
+def test_rows_over_other_videos_are_inconclusive_not_a_crash(files, tmp_path):
+    other = write_scores(tmp_path / "w.json", hits(0, 20), prefix="w")
+    plan = plan_of([row("A", files["A"], files["flops"]), row("W", other, files["flops"])],
+                   [{"claim": "A beats W", "higher": "A", "lower": "W"}])
+    result = verdict(plan)
+    assert result.verdict == "inconclusive" and result.pair.difference is None
+    assert "not evaluated on the same videos" in result.pair.note and "w.npz" in result.pair.note
+    # as are a mean over splits and a single evaluation: nothing pairs them
+    mixed = plan_of([row("A", [files["A"], files["C"]], files["flops"]), row("B", files["B"], files["flops"])],
+                    [{"claim": "A beats B", "higher": "A", "lower": "B"}])
+    assert verdict(mixed).verdict == "inconclusive" and "averages 2 evaluations" in verdict(mixed).pair.note
+
+
+def test_mean_over_splits_averages_the_paired_difference_of_each_split(files, tmp_path):
+    # splits over other videos: each split paired and resampled on its own, the differences averaged
+    h2 = write_scores(tmp_path / "h2.json", hits(0, 150, n=100), prefix="s2_")
+    l2 = write_scores(tmp_path / "l2.json", hits(0, 40, n=100), prefix="s2_")
+    plan = plan_of([row("H", [files["A"], h2], files["flops"]), row("L", [files["B"], l2], files["flops"])],
+                   [{"claim": "H beats L", "higher": "H", "lower": "L"}])
+    result = verdict(plan)
+    assert result.verdict == "reproduced" and result.pair.videos == N + 100
+    assert result.pair.difference == pytest.approx((40.0 + 60.0) / 2)
+    assert result.pair.lo < 50.0 < result.pair.hi
+    # splits over the very same videos (in any order) are resampled together: two copies of one split give its
+    # own interval
+    shuffled = np.random.default_rng(0).permutation(N)
+    a2 = write_scores(tmp_path / "a2.json", hits(0, 180), order=shuffled)
+    c2 = write_scores(tmp_path / "c2.json", hits(0, 120), order=shuffled[::-1])
+    same = plan_of([row("H", [files["A"], a2], files["flops"]), row("L", [files["C"], c2], files["flops"])],
+                   [{"claim": "H beats L", "higher": "H", "lower": "L"}])
+    pair = verdict(same).pair
+    single = bootstrap.paired_difference(files["A"], files["C"])["top1"]
+    assert (pair.difference, pair.lo, pair.hi) == pytest.approx(single)
+
+
+def test_gflops_claim_is_an_exact_comparison(files, tmp_path):
+    big = flops_file(tmp_path / "big.json", 36.3)
+    small = flops_file(tmp_path / "small.json", 36.2)
+    rows = [row("CT", files["A"], small), row("R21", files["B"], big), row("Same", files["C"], small),
+            row("EN", files["D"], small, views=2)]
+    findings = [
+        {"claim": "R21 costs more", "metric": "gflops", "higher": "R21", "lower": "CT"},
+        {"claim": "CT costs more", "metric": "gflops", "higher": "CT", "lower": "R21"},
+        {"claim": "Same costs more", "metric": "gflops", "higher": "Same", "lower": "CT"},
+        {"claim": "EN costs more", "metric": "gflops", "higher": "EN", "lower": "R21"},
+    ]
+    results = claims.evaluate_plan(plan_of(rows, findings))
+    assert [result.verdict for result in results] == ["reproduced", "contradicted", "contradicted", "reproduced"]
+    assert results[0].pair.difference == pytest.approx(0.1) and results[0].pair.lo is None
+    assert results[3].pair.difference == pytest.approx(2 * 36.2 - 36.3)  # the views count, as in the table
+    assert claims.difference_text(results[0]) == "+0.1 GFLOPs (exact)"
+
+
+def test_several_pairs_hold_only_if_every_pair_does(files, tmp_path):
+    worse = write_scores(tmp_path / "worse.json", hits(0, 190))
+    rows = [row(label, files[label], files["flops"]) for label in "ABCD"] + [
+        row("W", worse, files["flops"]), {"label": "Q", "origin": "quoted", "paper": {}}]
+    findings = [
+        {"claim": "all reproduced", "higher": "A", "lower": ["B", "C"]},
+        {"claim": "one inconclusive", "higher": "A", "lower": ["B", "C", "D"]},
+        {"claim": "one contradicted", "higher": ["A", "D"], "lower": ["B", "W"]},
+        {"claim": "one not run", "higher": "A", "lower": ["B", "D", "Q"]},
+        {"claim": "contradicted beats not run", "higher": "A", "lower": ["Q", "W"]},
+    ]
+    results = claims.evaluate_plan(plan_of(rows, findings))
+    assert [result.verdict for result in results] == \
+        ["reproduced", "inconclusive", "contradicted", "not run", "contradicted"]
+    first, second, third = results[:3]
+    assert (first.pair.higher, first.pair.lower) == ("A", "C")  # the worst pair: the lowest lower bound
+    assert first.pair.difference == pytest.approx(30.0) and len(first.pairs) == 2
+    assert (second.pair.higher, second.pair.lower) == ("A", "D")
+    assert third.pair.lower == "W" and third.pair.hi < 0 and len(third.pairs) == 4
+    assert "(worst of 4 pairs)" in claims.pair_text(third)
+
+
+def test_unknown_or_repeated_labels_are_one_line(files):
+    rows = [row("A", files["A"], files["flops"], group="g1"), row("A", files["B"], files["flops"], group="g2")]
+    with pytest.raises(ConfigError, match=r"2 rows are labelled 'A'; add `group:`"):
+        claims.evaluate_plan(plan_of(rows, [{"claim": "c", "higher": "A", "lower": "B"}]))
+    spec = {"rows": rows, "findings": [{"claim": "c", "group": "g1", "higher": "A", "lower": "Z"}]}
+    with pytest.raises(ConfigError, match=r"t.yaml: findings\[0\] \(c\): lower: no row labelled 'Z' in group 'g1'"):
+        claims.check_labels(spec, "t.yaml")
+    spec["findings"] = [{"claim": "c", "group": "g1", "higher": ["A"], "lower": "A"}]
+    with pytest.raises(ConfigError, match="both higher and lower"):
+        claims.check_labels(spec, "t.yaml")
+
+
+def test_top5_with_few_classes_says_why_it_is_inconclusive(tmp_path):
+    flops = flops_file(tmp_path / "f.json", 1.0)
+    a = write_scores(tmp_path / "a.json", hits(0, 180), classes=5)
+    b = write_scores(tmp_path / "b.json", hits(0, 100), classes=5)
+    plan = plan_of([row("A", a, flops), row("B", b, flops)],
+                   [{"claim": "A beats B", "higher": "A", "lower": "B", "metric": "top5"}])
+    result = verdict(plan)
+    assert result.verdict == "inconclusive" and "top-5 is 100 % by construction" in result.pair.note
+
+
+def test_claim_results_unpack_as_the_older_findings(files):
+    """make_table.py unpacks check_findings' results as (claim, gap, passed)."""
+    plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
+                   [{"claim": "A beats B", "higher": "A", "lower": "B"}, {"claim": "B beats A", "higher": "B",
+                                                                           "lower": "A", "min_gap": 5}])
+    (claim, gap, passed), (_, _, failed) = claims.evaluate_plan(plan)
+    assert claim == "A beats B" and gap == pytest.approx(40.0) and passed is True and failed is False
+
+
+# ----------------------------------------------------------------------------------------------- the specs
+
+
+def _specs():
+    return [(path, yaml.safe_load(path.read_text())) for path in SPECS]
+
+
+def test_every_claim_names_rows_of_its_table():
+    total = 0
+    for path, spec in _specs():
+        rel = f"config/tables/{path.name}"
+        validate(spec, "table.schema.json", rel, ROOT)
+        claims.check_labels(spec, rel)
+        for finding in spec.get("findings", []):
+            for side in ("higher", "lower"):
+                for label in claims.labels(finding, side):
+                    assert claims.find_row(spec["rows"], label, finding.get("group"))["label"] == label
+            assert claims.metric_of(finding) in claims.METRICS
+        total += len(spec.get("findings", []))
+    assert total >= 60
+
+
+def test_every_claim_has_a_verdict_on_a_plan_of_its_spec():
+    """The plans of the workflow carry the spec's rows: each claim evaluates (here every row not run)."""
+    for _, spec in _specs():
+        rows = [{"label": r["label"], "group": r.get("group"), "origin": "not run", "paper": {}} for r in spec["rows"]]
+        results = claims.evaluate_plan(plan_of(rows, spec.get("findings", []), table=spec["table"]))
+        assert all(result.verdict == "not run" for result in results)
+
+
+@pytest.mark.skipif(not PAPER.is_file(), reason="the paper's text is not beside the checkout")
+def test_every_claim_quotes_the_paper():
+    paper = " ".join(PAPER.read_text().split())
+    for path, spec in _specs():
+        for finding in spec.get("findings", []):
+            for part in finding["claim"].split("..."):
+                part = " ".join(part.split())
+                assert not part or part in paper, f"{path.name}: {part!r} is not the paper's words"
+
+
+# ----------------------------------------------------------------------------------------------- outputs
+
+
+def test_table_markdown_lists_the_claims_with_the_same_verdicts(files, tmp_path):
+    plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"]),
+                    {"label": "Q", "origin": "quoted", "paper": {"top1": 40.0}}],
+                   [{"claim": "A beats B", "higher": "A", "lower": "B"},
+                    {"claim": "B beats A", "higher": "B", "lower": "A"},
+                    {"claim": "A beats Q", "higher": "A", "lower": "Q"}])
+    write_table(plan, tmp_path / "t.csv", tmp_path / "t.md")
+    markdown = (tmp_path / "t.md").read_text()
+    for result in claims.evaluate_plan(plan):
+        assert f"- {claims.verdict_line(result)}\n" in markdown
+    assert "- A beats B: reproduced" in markdown and "- B beats A: contradicted" in markdown
+    assert "- A beats Q: not run" in markdown
+
+
+def test_make_claims_writes_the_counts_and_one_row_per_claim(files, tmp_path, capsys):
+    rows = [row(label, files[label], files["flops"]) for label in "ABD"] + [
+        {"label": "Q", "origin": "quoted", "paper": {}}]
+    first = plan_of(rows, [{"claim": "A beats B", "higher": "A", "lower": "B"},
+                           {"claim": "A | D", "higher": "A", "lower": "D"}], table="2x")
+    second = plan_of(rows, [{"claim": "B beats A", "higher": "B", "lower": "A"},
+                            {"claim": "A beats Q", "higher": "A", "lower": "Q", "note": "Q is quoted"},
+                            {"claim": "B costs more", "higher": "B", "lower": "A", "metric": "gflops"}],
+                     comparable={"ok": False, "why": "the videos are synthetic"}, table="2y")
+    paths = []
+    for plan in (first, second):
+        paths.append(tmp_path / f"plans/{plan['table']}.json")
+        paths[-1].parent.mkdir(exist_ok=True)
+        paths[-1].write_text(json.dumps(plan))
+    make_claims = load_script("make_claims")
+    out_csv, out_md = tmp_path / "out/claims.csv", tmp_path / "out/claims.md"
+    assert make_claims.main(["--plans", *map(str, paths), "--csv", str(out_csv), "--md", str(out_md)]) == 0
+    markdown = out_md.read_text()
+    assert "**1 reproduced, 1 inconclusive, 2 contradicted, 1 not run** (5 claims from 2 tables)." in markdown
+    assert markdown.count("Verdicts are on this run's data") == 1 and "tables 2y do not" in markdown
+    assert re.search(r"\| 2x \| A beats B \| top-1 \| A > B \| \+40\.0 points \[\+\d+\.\d, \+\d+\.\d\] \| "
+                     r"\*\*reproduced\*\* \|  \|", markdown)
+    assert "| 2x | A \\| D |" in markdown  # a '|' in a claim does not break the table
+    assert "| 2y | A beats Q | top-1 | A > Q | – | **not run** | Q: quoted from the paper; Q is quoted |" in markdown
+    assert "| 2y | B costs more | GFLOPs | B > A | +0.0 GFLOPs (exact) | **contradicted** |" in markdown
+    with open(out_csv, newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == claims.CSV_COLUMNS
+        table = list(reader)
+    assert [r["verdict"] for r in table] == ["reproduced", "inconclusive", "contradicted", "not run", "contradicted"]
+    assert table[0]["difference"] == "40.00" and float(table[0]["lo"]) > 0 and table[0]["videos"] == str(N)
+    assert "5 claims from 2 tables: 1 reproduced, 1 inconclusive, 2 contradicted, 1 not run" in capsys.readouterr().out
+    # a comparable run has no caveat; a bad plan is one line and exit status 2, nothing written
+    paths[1].write_text(json.dumps(second | {"comparable": {"ok": True}}))
+    make_claims.main(["--plans", *map(str, paths), "--csv", str(out_csv), "--md", str(out_md)])
+    assert "this run's data" not in out_md.read_text()
+    with pytest.raises(SystemExit) as err:
+        make_claims.main(["--plans", str(tmp_path / "none.json"), "--csv", str(tmp_path / "x.csv"),
+                          "--md", str(tmp_path / "x.md")])
+    assert err.value.code == 2 and not (tmp_path / "x.md").exists()
+    assert "none.json: file not found" in capsys.readouterr().err
+
+
+def test_unreadable_scores_are_an_error_not_a_verdict(files, tmp_path):
+    broken = write_scores(tmp_path / "broken.json", hits(0, 150))
+    Path(broken).with_suffix(".npz").write_bytes(b"not a zip")
+    plan = plan_of([row("A", files["A"], files["flops"]), row("X", broken, files["flops"])],
+                   [{"claim": "A beats X", "higher": "A", "lower": "X"}])
+    with pytest.raises(ConfigError, match="broken.npz: not a readable scores file"):
+        claims.evaluate_plan(plan)
+
+
+def test_a_run_not_comparable_throughout_says_so_once(files):
+    plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
+                   [{"claim": "A beats B", "higher": "A", "lower": "B"}], comparable={"ok": False, "why": "scaled"})
+    markdown = claims.to_markdown([plan, plan | {"table": "u"}], claims.evaluate_plan(plan) * 2)
+    assert markdown.count("**Verdicts are on this run's data.** This run's accuracies do not stand beside the "
+                          "paper's (scaled)") == 1
