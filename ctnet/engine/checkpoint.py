@@ -84,8 +84,9 @@ def load_checkpoint(path, map_location="cpu"):
         raise FileNotFoundError(f"{path}: checkpoint not found; check --checkpoint / --ckpt-dir") from None
     except pickle.UnpicklingError:
         # torch's own message suggests loading unsafely: not advice to pass on for a file of unknown origin.
-        raise RuntimeError(f"{path}: not a ctnet checkpoint (it is not a torch file of tensors and plain data, and "
-                           "loading it otherwise could run code); pass a final.pt or last.pt written by ctnet") from None
+        raise RuntimeError(f"{path}: not a ctnet checkpoint (it is not a torch file of tensors and plain data, "
+                           "and loading it otherwise could run code); pass a final.pt or last.pt written by "
+                           "ctnet") from None
     except (RuntimeError, EOFError, ValueError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise RuntimeError(f"{path}: unreadable checkpoint ({reason}); delete it to train this run from "
