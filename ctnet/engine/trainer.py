@@ -212,10 +212,6 @@ class Trainer:
         if self.ctx.distributed:
             torch.distributed.barrier()
 
-    def kept_path(self, digest):
-        """Where a checkpoint of the settings with `digest` waits while other settings train."""
-        return self.ckpt_path.with_name(f"{self.ckpt_path.stem}.{digest}{self.ckpt_path.suffix}")
-
     def save_best(self, weights):
         """Rank 0 writes `best.pt`: the weights of the best epoch so far (`self.best`), with this run's digest."""
         save_checkpoint(self.best_path, {"experiment": self.exp["name"], "digest": self.digest, "model": weights,
@@ -230,19 +226,6 @@ class Trainer:
             return None
         return state
 
-    def select_best_checkpoint(self):
-        """As `select_checkpoint` for `best.pt`: one of other settings is kept aside as `best.<digest>.pt`, this
-        run's settings' one taken back. Rank 0 only."""
-        if self.best_path.exists():
-            digest = load_checkpoint(self.best_path, map_location="cpu").get("digest") or "unrecorded"
-            if digest != self.digest:
-                aside = self.best_path.with_name(f"{self.best_path.stem}.{digest}{self.best_path.suffix}")
-                os.replace(self.best_path, aside)
-                logger.warning("%s was saved with other settings; kept as %s", self.best_path, aside)
-        kept = self.best_path.with_name(f"{self.best_path.stem}.{self.digest}{self.best_path.suffix}")
-        if kept.exists() and not self.best_path.exists():
-            os.replace(kept, self.best_path)
-
     def check_best(self, state):
         """`best.pt` must hold the best epoch that `last.pt` records. A stop between writing the two (last.pt
         first) leaves the best epoch as the checkpoint's own, at an epoch boundary: then best.pt is written from it."""
@@ -256,31 +239,31 @@ class Trainer:
                            f"that {self.ckpt_path} records (train.select: best); delete {self.ckpt_path} to train "
                            "this run again")
 
-    def select_checkpoint(self):
-        """Make `last.pt` the checkpoint of this run's settings, or absent: one of other settings is moved to
-        `kept_path(its digest)`, one of these settings kept aside earlier is moved back. Rank 0 only."""
-        if self.ckpt_path.exists():
-            state = load_checkpoint(self.ckpt_path, map_location="cpu")
+    def select_checkpoint(self, path):
+        """Make `path` (last.pt, or best.pt) the file of this run's settings, or absent: one of other settings is
+        moved to `kept_path(path, its digest)`, one of these settings kept aside earlier is moved back. Rank 0."""
+        if path.exists():
+            state = load_checkpoint(path, map_location="cpu")
             if state.get("experiment") != self.exp["name"]:
-                raise ValueError(f"{self.ckpt_path}: checkpoint of experiment {state.get('experiment')!r}, not "
+                raise ValueError(f"{path}: checkpoint of experiment {state.get('experiment')!r}, not "
                                  f"{self.exp['name']!r}; use another --ckpt-dir")
             if state.get("digest") == self.digest:
                 return
-            aside = self.kept_path(state.get("digest") or "unrecorded")
-            os.replace(self.ckpt_path, aside)
+            aside = kept_path(path, state.get("digest") or "unrecorded")
+            os.replace(path, aside)
             logger.warning("%s was saved with other settings (%s); kept as %s, and this run starts over "
-                           "(delete it once it is not needed)", self.ckpt_path,
-                           settings_changes(state.get("settings"), self.settings), aside)
-        kept = self.kept_path(self.digest)
+                           "(delete it once it is not needed)", path, settings_changes(state.get("settings"),
+                                                                                       self.settings), aside)
+        kept = kept_path(path, self.digest)
         if kept.exists():
-            os.replace(kept, self.ckpt_path)
+            os.replace(kept, path)
             logger.info("took back %s, the checkpoint of these settings kept from an earlier run", kept)
 
     def resume(self):
         if self.ctx.is_main:
-            self.select_checkpoint()
+            self.select_checkpoint(self.ckpt_path)
             if self.select_best:
-                self.select_best_checkpoint()
+                self.select_checkpoint(self.best_path)
         if self.ctx.distributed:
             torch.distributed.barrier()
         if not self.ckpt_path.exists():
@@ -471,6 +454,11 @@ class Trainer:
                         ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
                                   for key, value in selected.items()), final)
         return final
+
+
+def kept_path(path, digest):
+    """Where a checkpoint file of the settings with `digest` waits while other settings train."""
+    return path.with_name(f"{path.stem}.{digest}{path.suffix}")
 
 
 def write_metrics(path, rows):
