@@ -7,7 +7,10 @@
 `--fresh` clones the committed tree into a temporary folder (or `--into DIR`) and runs the README's main command
 there, so the figure includes creating `.venv/` and installing; CPU time is the children's user + system time.
 With `--run`, wall time is the span from the first job's start to the last job's end (no install) and CPU time is
-unknown. The machine (CPU model, cores) is printed with the figures.
+unknown. The machine (CPU model, cores) is printed with the figures, and the training and test rules' measured time
+beside the cost table's estimate for this repository's default configuration (ctnet.workflow.cost with its
+throughput file, docs/cost.md): the estimate counts model and loader time only, a job's measured time also its
+start-up (imports, building the model and the dataset, writing the outputs).
 """
 
 import argparse
@@ -23,7 +26,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from ctnet.workflow import Plan
+from ctnet.workflow.cost import cost_plan, price, throughput_path, work_of
+from ctnet.workflow.io import read_yaml
+
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = "config/config.yaml"
 
 
 def machine():
@@ -70,14 +78,32 @@ def minutes(seconds):
     return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
 
 
-def report(jobs, wall, cpu):
+def estimated_seconds(config_path):
+    """Rule -> (jobs, seconds) that the cost table estimates for the trainings and tests of a configuration."""
+    plan = Plan(read_yaml(REPO / config_path), root=REPO, config_path=config_path)
+    cost = price(cost_plan(plan), work_of(plan).throughput(throughput_path(plan)))
+    return {rule: (sum(entry["runs"] for entry in entries),
+                   sum(entry["wall_hours"] * entry["runs"] for entry in entries) * 3600)
+            for rule, entries in (("train", cost["trainings"]), ("test", cost["tests"]))}
+
+
+def report(jobs, wall, cpu, config_path):
     print(f"machine: {machine()}")
     print(f"wall time: {minutes(wall)}; CPU time (user + system): {minutes(cpu) if cpu is not None else 'unknown'}")
     span = max(job["end"] for job in jobs) - min(job["start"] for job in jobs)
     print(f"{len(jobs)} jobs from the first start to the last end: {minutes(span)}\n")
     print("| rule | jobs | mean | sum |\n|---|---|---|---|")
+    measured = {}
     for rule, count, mean, total in per_rule(jobs):
+        measured[rule] = (count, total)
         print(f"| {rule} | {count} | {mean:.1f} s | {total / 60:.1f} min |")
+    print(f"\nagainst the cost table's estimate for {config_path} (docs/cost.md):\n")
+    print("| rule | jobs run / planned | mean per job, measured | estimated | measured / estimated |\n"
+          "|---|---|---|---|---|")
+    for rule, (planned, estimate) in estimated_seconds(config_path).items():
+        count, total = measured.get(rule, (0, 0.0))
+        mean, estimated_mean = total / max(count, 1), estimate / planned
+        print(f"| {rule} | {count} / {planned} | {mean:.1f} s | {estimated_mean:.1f} s | {mean / estimated_mean:.2f} |")
 
 
 def fresh_run(into, cores):
@@ -100,14 +126,15 @@ def main(argv=None):
     source.add_argument("--run", help="a folder in which the workflow ran (its .snakemake/metadata is read)")
     parser.add_argument("--into", help="with --fresh: the folder to clone into (default: a temporary folder)")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="the configuration the run used (for the estimate)")
     args = parser.parse_args(argv)
     if args.run:
         jobs = job_records(args.run)
-        report(jobs, max(job["end"] for job in jobs) - min(job["start"] for job in jobs), None)
+        report(jobs, max(job["end"] for job in jobs) - min(job["start"] for job in jobs), None, args.config)
         return 0
     into = Path(args.into) if args.into else Path(tempfile.mkdtemp(prefix="ctnet-default-run-")) / "repo"
     wall, cpu = fresh_run(into, args.cores)
-    report(job_records(into), wall, cpu)
+    report(job_records(into), wall, cpu, args.config)
     return 0
 
 

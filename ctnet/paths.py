@@ -1,10 +1,9 @@
 """Every file the workflow reads or writes, as one pattern each: the rules use the patterns (their `{wildcards}`
 are Snakemake's), the package fills them in with `str.format`. Torch-free, for the Snakefile.
 
-    results/data/<source>/{videos,annotations,frames,lists}/      results/experiments/{,train/,flops/}<name>.yaml
-    results/train/<exp>/{final.pt,metrics.csv}   results/checkpoints/<exp>/   results/imported/<exp>/final.pt
-      results/scores/<exp>/<protocol>.npz
-    results/fused/<ens>.npz   results/flops/<key>_<size>.json   results/tables/{,plans/}<table>.*   results/figures/
+    results/data/<source>/{videos,annotations,frames,lists}/      results/experiments/{,flops/}<name>.yaml
+    results/experiments/train/<run>.yaml   results/train/<run>/{final.pt,metrics.csv}   results/checkpoints/<run>/
+    results/imported/<exp>/final.pt   results/scores/<run>/<protocol>.npz   results/fused/<run of ens>.npz   results/flops/<key>_<size>.json   results/tables/{,plans/}<table>.*   results/figures/
     results/logs/<rule>/<job>.log
 """
 
@@ -21,19 +20,21 @@ FAILURES_NAME = "failures{shard}.csv"
 LISTS = DATA + "/lists"
 LIST_FILES = {"train": LISTS + "/train.txt", "val": LISTS + "/val.txt", "classes": LISTS + "/classes.txt"}
 
+# A run is one training (and its tests) of an experiment: `<exp>`, or `<exp>/seed<k>` when the configuration
+# lists several `seeds:` (`run_name`). Ensembles fuse the members' runs of one seed: `<ens>` or `<ens>/seed<k>`.
 EXPERIMENT = RESULTS + "/experiments/{exp}.yaml"
-TRAIN_EXPERIMENT = RESULTS + "/experiments/train/{exp}.yaml"
+TRAIN_EXPERIMENT = RESULTS + "/experiments/train/{run}.yaml"
 FLOPS_EXPERIMENT = RESULTS + "/experiments/flops/{key}.yaml"
 
-TRAIN_DIR = RESULTS + "/train/{exp}"
+TRAIN_DIR = RESULTS + "/train/{run}"
 FINAL_WEIGHTS = TRAIN_DIR + "/final.pt"
 METRICS = TRAIN_DIR + "/metrics.csv"
-CHECKPOINTS = RESULTS + "/checkpoints/{exp}"
+CHECKPOINTS = RESULTS + "/checkpoints/{run}"
 # Weights of the official code (`weights:` of the configuration) converted for ctnet.
 IMPORTED_WEIGHTS = RESULTS + "/imported/{exp}/final.pt"
 
-SCORES = RESULTS + "/scores/{exp}/{protocol}.{ext}"
-FUSED = RESULTS + "/fused/{ens}.{ext}"
+SCORES = RESULTS + "/scores/{run}/{protocol}.{ext}"
+FUSED = RESULTS + "/fused/{run}.{ext}"
 FLOPS = RESULTS + "/flops/{key}_{size}.json"
 
 TABLE_PLAN = RESULTS + "/tables/plans/{table}.json"
@@ -43,6 +44,21 @@ CLAIMS = RESULTS + "/tables/claims.{ext}"
 FIG5 = RESULTS + "/figures/fig5_accuracy_vs_gflops.png"
 
 LOG = RESULTS + "/logs/{rule}/{job}.log"
+
+
+# What a `{run}` wildcard matches: an experiment or ensemble name, with `/seed<k>` for one of several seeds.
+RUN_PATTERN = r"[A-Za-z0-9_]+(/seed[0-9]+)?"
+
+
+def run_name(name, seed=None):
+    """The run of experiment (or ensemble) `name` with `seed`; None for the single run of a one-seed config."""
+    return name if seed is None else f"{name}/seed{seed}"
+
+
+def parse_run(run):
+    """(name, seed or None) of a `run_name`."""
+    name, _, seed = run.partition("/seed")
+    return name, (int(seed) if seed else None)
 
 
 def shard_suffix(index, count):
@@ -71,3 +87,17 @@ def pattern(template, **fixed):
 class _KeepMissing(dict):
     def __missing__(self, key):
         return "{" + key + "}"
+
+
+# Counts of count_flops.py kept across runs, one file per digest of what a count depends on (ctnet.flops): outside
+# the rule's outputs, which Snakemake deletes before the job runs.
+FLOPS_CACHE = RESULTS + "/cache/flops"
+
+
+# What the configuration's run costs (`snakemake cost`, ctnet.workflow.cost): the plan's work as plain data, and
+# the table priced with the configuration's throughput file.
+COST_PLAN = RESULTS + "/cost/plan.json"
+COST = RESULTS + "/tables/cost.{ext}"
+# Video counts of the annotation files, kept while the files are unchanged: planning reads them for the training
+# jobs' time limits, and parsing Kinetics-400's CSVs takes seconds.
+VIDEO_COUNTS = RESULTS + "/cache/videos.json"

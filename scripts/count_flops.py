@@ -1,7 +1,8 @@
-"""Count the GFLOPs and parameters of one experiment's model.
+"""Count the GFLOPs and parameters of experiments' models, several in one process.
 
-scripts/count_flops.py --experiment E.yaml --num-classes N --out F.json [--size 256] [--views 1]
-writes {"gflops", "params_m", "trainable_params_m", "frames", "size", "views"} (docs/experiment.md).
+scripts/count_flops.py --count E.yaml N SIZE F.json [--count ...] [--views 1] [--cache DIR]
+writes, for each --count, {"gflops", "params_m", "trainable_params_m", "frames", "size", "views"} of E's model
+with N classes at SIZE x SIZE to F.json (docs/experiment.md). With --cache, counts of unchanged models are reused.
 """
 import argparse
 import sys
@@ -9,18 +10,30 @@ import sys
 import yaml
 
 from ctnet.atomic import write_json_atomic
-from ctnet.flops import count_flops
-from ctnet.models import build_model
+from ctnet.flops import count_model
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--experiment", required=True, help="resolved experiment YAML with a model: mapping")
-    parser.add_argument("--num-classes", type=int, required=True, help="classifier outputs")
-    parser.add_argument("--out", required=True, help="JSON file to write")
-    parser.add_argument("--size", type=int, default=256, help="crop side (the paper counts 256)")
-    parser.add_argument("--views", type=int, default=1, help="clips x crops the figure is multiplied by")
-    return parser.parse_args(argv)
+    parser.add_argument("--count", nargs=4, action="append", required=True,
+                        metavar=("EXPERIMENT", "NUM_CLASSES", "SIZE", "OUT"),
+                        help="resolved experiment YAML with a model: mapping, classifier outputs, crop side (the "
+                             "paper counts 256) and the JSON file to write; repeat for more counts")
+    parser.add_argument("--views", type=int, default=1, help="clips x crops the figures are multiplied by")
+    parser.add_argument("--cache", help="folder of counts kept across runs, keyed by what a count depends on")
+    args = parser.parse_args(argv)
+    counts = []
+    for experiment, num_classes, size, out in args.count:
+        if not (is_positive_int(num_classes) and is_positive_int(size)):
+            parser.error(f"--count {experiment}: NUM_CLASSES and SIZE must be positive integers, "
+                         f"got {num_classes!r} and {size!r}")
+        counts.append((experiment, int(num_classes), int(size), out))
+    args.count = counts
+    return args
+
+
+def is_positive_int(text):
+    return text.isdigit() and int(text) > 0
 
 
 def read_model_spec(path):
@@ -36,19 +49,17 @@ def read_model_spec(path):
 
 def main(argv=None):
     args = parse_args(argv)
-    spec = read_model_spec(args.experiment)
-    # Weights do not change the count, so the pretrained file need not exist on this machine.
-    spec["pretrained"] = None
-    try:
-        model = build_model(spec, args.num_classes)
-    except ValueError as error:
-        raise SystemExit(f"{args.experiment}: {error}")
-    frames = model.num_segments
-    result = count_flops(model, frames, args.size, args.views)
-    result.update(frames=frames, size=args.size, views=args.views)
-    write_json_atomic(args.out, result)
-    print(f"{args.experiment}: {result['gflops']:.2f} GFLOPs x{args.views}, {result['params_m']:.2f} M params "
-          f"({result['trainable_params_m']:.2f} M trainable)", file=sys.stderr)
+    # Every experiment is read before the first (slow) count, so that a bad file fails the job at once.
+    specs = {experiment: read_model_spec(experiment) for experiment, _, _, _ in args.count}
+    for experiment, num_classes, size, out in args.count:
+        try:
+            result = count_model(specs[experiment], num_classes, size, args.cache)
+        except ValueError as error:
+            raise SystemExit(f"{experiment}: {error}")
+        result.update(gflops=result["gflops"] * args.views, size=size, views=args.views)
+        write_json_atomic(out, result)
+        print(f"{experiment} at {size}: {result['gflops']:.2f} GFLOPs x{args.views}, {result['params_m']:.2f} M "
+              f"params ({result['trainable_params_m']:.2f} M trainable) -> {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

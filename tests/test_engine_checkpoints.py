@@ -13,7 +13,7 @@ import torch
 from ctnet.engine import Trainer, load_experiment
 from ctnet.engine.checkpoint import load_checkpoint
 from ctnet.engine.distributed import init_distributed
-from helpers import ROOT, write_experiment
+from helpers import ROOT, assert_same_weights, write_experiment
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -25,11 +25,6 @@ def train_small(root, run, caplog, **train):
     with caplog.at_level(logging.INFO, logger="ctnet.engine.trainer"):
         Trainer(exp, run, init_distributed("cpu"), ckpt_dir=run.parent / "ckpt").run()
     return caplog.text
-
-
-def assert_same_weights(path_a, path_b):
-    a, b = load_checkpoint(path_a)["model"], load_checkpoint(path_b)["model"]
-    assert a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
 
 
 def test_finished_training_whose_outputs_were_removed_writes_them_again(synthetic_lists, tmp_path, caplog):

@@ -7,12 +7,14 @@ them, Tables 3/4/6 are the full CT-Net (8/12/16/24 frames) at 256 x 256, 2h's fi
 import importlib.util
 import json
 import pathlib
+import shutil
 from functools import lru_cache
 
 import pytest
 import torch
 import yaml
 
+import ctnet.flops
 from ctnet.flops import count_flops
 from ctnet.models import build_model
 
@@ -121,21 +123,65 @@ def test_resnet101_row_differs_from_the_paper():
     assert gflops / 144 == pytest.approx(0.962, abs=0.005)
 
 
+def write_model(path, **model):
+    path.write_text(yaml.safe_dump({"name": path.stem, "model": model}))
+    return str(path)
+
+
+TINY = {"base_width": 8, "num_segments": 4}
+
+
 def test_count_flops_cli(tmp_path):
-    experiment = tmp_path / "e.yaml"
-    experiment.write_text(yaml.safe_dump({"name": "e", "model": {"base_width": 8, "num_segments": 4,
-                                                                   "pretrained": "/not/here.pth"}}))
+    experiment = write_model(tmp_path / "e.yaml", **TINY, pretrained="/not/here.pth")
     out = tmp_path / "out" / "flops.json"
-    count_flops_cli.main(["--experiment", str(experiment), "--num-classes", "5", "--out", str(out),
-                          "--size", "64", "--views", "2"])
+    count_flops_cli.main(["--count", experiment, "5", "64", str(out), "--views", "2"])
     result = json.loads(out.read_text())
-    model = build_model({"base_width": 8, "num_segments": 4}, 5)
+    model = build_model(TINY, 5)
     assert result["gflops"] == pytest.approx(2 * count_flops(model, 4, 64)["gflops"])
     assert set(result) == {"gflops", "params_m", "trainable_params_m", "frames", "size", "views"}
     assert (result["frames"], result["size"], result["views"]) == (4, 64, 2)
-    experiment.write_text(yaml.safe_dump({"model": {"module": "tsm"}}))
+    write_model(tmp_path / "e.yaml", module="tsm")
     with pytest.raises(SystemExit, match="e.yaml: model spec: module = 'tsm'"):
-        count_flops_cli.main(["--experiment", str(experiment), "--num-classes", "5", "--out", str(out)])
+        count_flops_cli.main(["--count", experiment, "5", "256", str(out)])
     with pytest.raises(SystemExit, match="missing.yaml: cannot read"):
-        count_flops_cli.main(["--experiment", str(tmp_path / "missing.yaml"), "--num-classes", "5", "--out",
-                              str(out)])
+        count_flops_cli.main(["--count", str(tmp_path / "missing.yaml"), "5", "256", str(out)])
+    with pytest.raises(SystemExit):
+        count_flops_cli.main(["--count", experiment, "five", "256", str(out)])
+
+
+def test_cached_counts_are_not_rebuilt(tmp_path, monkeypatch):
+    """One process counts several models; with --cache, a rerun (Snakemake has deleted the outputs) builds only the
+    models that changed, and writes the same figures for the others."""
+    built = []
+    monkeypatch.setattr(ctnet.flops, "build_model",
+                        lambda spec, classes: built.append(spec["module"]) or build_model(spec, classes))
+    ct = write_model(tmp_path / "ct.yaml", **TINY, module="ct")
+    tsn = write_model(tmp_path / "tsn.yaml", **TINY, module="tsn")
+    outs = {name: tmp_path / "flops" / f"{name}_64.json" for name in ("ct", "tsn")}
+    args = ["--count", ct, "5", "64", str(outs["ct"]), "--count", tsn, "5", "64", str(outs["tsn"]),
+            "--cache", str(tmp_path / "cache")]
+    count_flops_cli.main(args)
+    assert built == ["ct", "tsn"]
+    first = {name: out.read_text() for name, out in outs.items()}
+    shutil.rmtree(tmp_path / "flops")
+
+    count_flops_cli.main(args)
+    assert built == ["ct", "tsn"]
+    assert {name: out.read_text() for name, out in outs.items()} == first
+
+    write_model(tmp_path / "tsn.yaml", **dict(TINY, num_segments=2), module="tsn")
+    count_flops_cli.main(args)
+    assert built == ["ct", "tsn", "tsn"]
+    assert outs["ct"].read_text() == first["ct"] and json.loads(outs["tsn"].read_text())["frames"] == 2
+    count_flops_cli.main(["--count", ct, "6", "64", str(outs["ct"]), "--cache", str(tmp_path / "cache")])
+    assert built == ["ct", "tsn", "tsn", "ct"]  # another class count is another count
+
+
+def test_counts_of_other_code_are_not_reused(tmp_path, monkeypatch):
+    code = tmp_path / "model.py"
+    code.write_text("one way\n")
+    monkeypatch.setattr(ctnet.flops, "_COUNTING_CODE", [code])
+    before = ctnet.flops.count_digest(TINY, 5, 64)
+    assert ctnet.flops.count_digest(dict(TINY), 5, 64) == before
+    code.write_text("another way\n")
+    assert ctnet.flops.count_digest(TINY, 5, 64) != before

@@ -153,8 +153,8 @@ def test_paper_gpu_jobs_request_what_the_config_says(paper_dry_run, rule):
         assert f"--gpus={gpu_model}:{wanted['gpu']}" in call.split(), call
         assert f"--cpus-per-task={wanted['cpus_per_task']}" in call.split(), call
         assert f" --mem {wanted['mem_mb']} " in call, call
-        # Training asks for the config's runtime scaled by frames and backbone (ctnet.workflow.Plan.train_runtime).
-        exp = re.search(r"exp=(\w+)", job["wildcards"]).group(1) if rule == "train" else None
+        # Training asks for the cost estimate's time limit (ctnet.workflow.Plan.train_runtime, docs/cost.md).
+        exp = re.search(r"run=(\w+)", job["wildcards"]).group(1) if rule == "train" else None
         runtime = paper_dry_run["plan"].train_runtime(exp) if rule == "train" else wanted["runtime"]
         assert f" -t {runtime} " in call, call
         assert f" -p {site['default-resources']['slurm_partition']} " in call, call

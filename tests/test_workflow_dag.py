@@ -2,97 +2,14 @@
 sizes plans in under 30 s with a few hundred extraction shards, the default plans every table, lint is clean,
 and a configuration mistake stops Snakemake with one line naming the file."""
 
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
 from ctnet.workflow import Plan
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-# Official sizes (train, validation) of the real datasets; Mini-Kinetics lists YouTube ids of Kinetics-400.
-SIZES = {"sthv1": (86017, 11522), "sthv2": (168913, 24777), "kinetics400": (240436, 19796),
-         "minikinetics200": (80000, 5000), "ucf101": (9537, 3783), "hmdb51": (3570, 1530)}
-
-
-def workflow_copy(tmp_path):
-    """A private working copy (own results/ and .snakemake/) of what the workflow reads."""
-    for name in ("workflow", "config", "scripts"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "environment.yml", tmp_path)
-    return tmp_path
-
-
-def snakemake(cwd, *args, timeout=300):
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def job_counts(output):
-    """Rule -> job count from the 'Job stats' table Snakemake prints."""
-    table = output[output.index("Job stats:"):]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
-            if m.group(1) != "total"}
-
-
-def write_lines(path, lines):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-
-
-def make_real_annotations(data):
-    """Annotation files in each dataset's official format and size, a frames manifest for Something-Something
-    V1 (shipped as frames), empty video folders and placeholder ImageNet weights: no video at all."""
-    n_train, n_val = SIZES["sthv1"]
-    classes = [f"class {i}" for i in range(174)]
-    write_lines(data / "sthv1/annotations/something-something-v1-labels.csv", classes)
-    for name, count, offset in (("train", n_train, 0), ("validation", n_val, n_train)):
-        write_lines(data / f"sthv1/annotations/something-something-v1-{name}.csv",
-                    (f"{offset + i};{classes[i % 174]}" for i in range(count)))
-    write_lines(data / "sthv1/frames/manifest.csv",
-                ["video_id,num_frames"] + [f"{i},40" for i in range(n_train + n_val)])
-
-    n_train, n_val = SIZES["sthv2"]
-    (data / "sthv2/annotations").mkdir(parents=True)
-    (data / "sthv2/annotations/labels.json").write_text(json.dumps({c: str(i) for i, c in enumerate(classes)}))
-    for name, count in (("train", n_train), ("validation", n_val)):
-        entries = [{"id": str(i), "label": classes[i % 174], "template": classes[i % 174], "placeholders": []}
-                   for i in range(count)]
-        (data / f"sthv2/annotations/{name}.json").write_text(json.dumps(entries))
-
-    n_train, n_val = SIZES["kinetics400"]
-    for name, count in (("train", n_train), ("validate", n_val)):
-        write_lines(data / f"kinetics400/annotations/{name}.csv", ["label,youtube_id,time_start,time_end,split"] +
-                    [f"class {i % 400},yt{i:09d},0,10,{name}" for i in range(count)])
-    n_train, n_val = SIZES["minikinetics200"]
-    write_lines(data / "minikinetics200/annotations/train_ytid_list.txt", (f"yt{i:09d}" for i in range(n_train)))
-    write_lines(data / "minikinetics200/annotations/val_ytid_list.txt", (f"yt{i:09d}" for i in range(n_val)))
-
-    n_train, n_val = SIZES["ucf101"]
-    write_lines(data / "ucf101/annotations/classInd.txt", (f"{i + 1} Class{i}" for i in range(101)))
-    write_lines(data / "ucf101/annotations/trainlist01.txt",
-                (f"Class{i % 101}/v_Class{i % 101}_g{i:05d}_c01.avi {i % 101 + 1}" for i in range(n_train)))
-    write_lines(data / "ucf101/annotations/testlist01.txt",
-                (f"Class{i % 101}/v_Class{i % 101}_t{i:05d}_c01.avi" for i in range(n_val)))
-    for c in range(51):
-        write_lines(data / f"hmdb51/annotations/class{c}_test_split1.txt",
-                    (f"class{c}_{i}.avi {1 if i < 70 else 2}" for i in range(100)))
-    for name in ("sthv2", "kinetics400", "ucf101", "hmdb51"):
-        (data / name / "videos").mkdir(parents=True)
-    (data / "weights").mkdir()
-    for name in ("resnet50", "resnet101", "inception_v3"):
-        (data / "weights" / f"{name}.pth").write_bytes(b"")
-
+from helpers import ROOT, job_counts, make_real_annotations, snakemake, workflow_copy
 
 def test_paper_config_plans_the_full_reproduction_quickly(tmp_path):
     work = workflow_copy(tmp_path / "repo")

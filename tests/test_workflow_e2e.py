@@ -4,9 +4,9 @@ weights that survive an unrecorded or failed rerun, and config paths that reach 
 
 import csv
 import io
+import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,20 +18,13 @@ import torch
 import yaml
 
 from ctnet.data.synthetic import make_synthetic
+from helpers import workflow_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 
 pytestmark = pytest.mark.slow
-
-
-def workflow_copy(tmp_path):
-    """A private working copy (own results/ and .snakemake/) of what the workflow reads."""
-    for name in ("workflow", "config", "scripts"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "environment.yml", tmp_path)
-    return tmp_path
 
 
 def snakemake_args(*args):
@@ -106,6 +99,35 @@ def smoke_variant(work, name, edit):
     edit(config)
     (work / f"config/{name}.yaml").write_text(yaml.safe_dump(config))
     return ["--configfile", f"config/{name}.yaml"]
+
+
+def test_two_seeds_train_apart_and_fill_cells_with_mean_spread_and_pooled_interval(tmp_path):
+    work = workflow_copy(tmp_path)
+    # Table 2e's first two rows and its first claim: two experiments, four trainings of one epoch.
+    spec = yaml.safe_load((work / "config/tables/2e.yaml").read_text())
+    spec.update(table="seeds", rows=spec["rows"][:2], findings=spec["findings"][:1])
+    spec.pop("plot")
+    (work / "config/tables/seeds.yaml").write_text(yaml.safe_dump(spec))
+    two_seeds = smoke_variant(work, "smoke-2seeds", lambda config: (
+        config.update(seeds=[0, 1], tables=["seeds"]), config["scale"]["train"].update(epochs=1)))
+    run(work, "results/tables/seeds.csv", "--cores", "2", *two_seeds)
+
+    weights = [torch.load(work / f"results/train/v1_ctm_res5_8f/seed{k}/final.pt", weights_only=True) for k in (0, 1)]
+    assert weights[0]["settings"]["seed"] == 0 and weights[1]["settings"]["seed"] == 1
+    assert any(not torch.equal(a, b) for a, b in zip(weights[0]["model"].values(), weights[1]["model"].values()))
+    assert not (work / "results/train/v1_ctm_res5_8f/final.pt").exists()
+
+    with open(work / "results/tables/seeds.csv", newline="") as handle:
+        rows = {row["experiment"]: row for row in csv.DictReader(handle)}
+    row = rows["v1_ctm_res5_8f"]
+    per_seed = [json.loads((work / f"results/scores/v1_ctm_res5_8f/seed{k}/1x1.json").read_text())["top1"]
+                for k in (0, 1)]
+    assert row["seeds"] == "2" and float(row["top1"]) == pytest.approx(sum(per_seed) / 2, abs=0.01)
+    assert (float(row["top1_seed_min"]), float(row["top1_seed_max"])) == pytest.approx(sorted(per_seed), abs=0.01)
+    assert float(row["top1_lo"]) <= float(row["top1"]) <= float(row["top1_hi"])
+    markdown = (work / "results/tables/seeds.md").read_text()
+    assert "Top-1 of one seed (min–max)" in markdown and "mean over 2 training seeds" in markdown
+    assert re.search(r"^- .*\(16.9% vs. 42.3%\).*: (reproduced|contradicted|inconclusive) \(top-1", markdown, re.MULTILINE)
 
 
 def test_finished_weights_survive_unrecorded_and_failed_reruns(tmp_path):

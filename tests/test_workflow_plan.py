@@ -2,7 +2,6 @@
 
 import csv
 import json
-import math
 import re
 from pathlib import Path
 
@@ -225,20 +224,43 @@ def test_identical_trainings_run_once(plan):
     assert plan.trained_as("v1_ct_8f") != plan.trained_as("v1_ct_16f")
 
 
-def test_training_runtime_scales_with_frames_and_backbone(plan):
-    base = plan.resources("train")["runtime"]
-    assert plan.train_runtime("v1_ct_8f") == math.ceil(base * 0.6)  # ResNet-26 at CPU scale
-    assert plan.train_runtime("v1_ct_16f") == math.ceil(base * 2 * 0.6)
-
-
 def test_table5_averages_three_splits_trained_once_at_cpu_scale(plan):
     row = next(row for row in plan.table_plan("5")["rows"] if row.get("group") == "UCF101" and "mean_over" in row)
     splits = ["ucf101_ct_16f", "ucf101_ct_16f_split2", "ucf101_ct_16f_split3"]
-    assert [evaluation["scores"] for evaluation in row["evaluations"]] == [
-        plan.scores(exp, "2clips_3crops_uniform") for exp in splits]
-    assert all(plan.scores(exp, "2clips_3crops_uniform") in plan.table_inputs("5") for exp in splits)
-    # One synthetic split stands for all three: one training serves every split of both datasets.
+    # One synthetic split stands for all three: one training (and its test) serves every split of both datasets.
     assert len({plan.trained_as(exp) for exp in splits + ["hmdb51_ct_16f_split3"]}) == 1
+    served = plan.scores(plan.trained_as(splits[0]), "2clips_3crops_uniform")
+    assert [evaluation["scores"] for evaluation in row["evaluations"]] == [[served]] * 3
+    assert served in plan.table_inputs("5")
+
+
+def test_seeds_train_and_test_each_experiment_once_per_seed():
+    config = load("config.yaml")
+    config["seeds"] = [0, 7]
+    plan = Plan(config, root=ROOT)
+    assert plan.runs("v1_ct_8f") == ["v1_ct_8f/seed0", "v1_ct_8f/seed7"]
+    assert plan.resolve_train("v1_ct_8f/seed7")["seed"] == 7
+    assert plan.weights("v1_ct_8f", 7) == "results/train/v1_ct_8f/seed7/final.pt"
+    assert plan.run_weights("v2_ct_8f/seed7") == plan.weights(plan.trained_as("v2_ct_8f"), 7)
+    # a fine-tuning starts from its parent's run of the same seed
+    parent = plan.weights("k400_ct_16f", 7)
+    assert plan.resolve_train("ucf101_ct_16f/seed7")["train"]["init_from"] == parent
+    assert parent in plan.experiment_inputs("ucf101_ct_16f/seed7")
+    row = next(row for row in plan.table_plan("2e")["rows"] if row["experiment"] == "v1_ctm_8f")
+    assert row["evaluations"][0]["scores"] == ["results/scores/v1_ctm_8f/seed0/1x1.json",
+                                               "results/scores/v1_ctm_8f/seed7/1x1.json"]
+    ensemble = next(row for row in plan.table_plan("3")["rows"] if "ensemble" in row)
+    runs = plan.ensemble_runs(ensemble["ensemble"])
+    assert [path.rsplit("/", 1)[-1] for path in runs] == ["seed0", "seed7"]
+    assert all("/seed7/" in member for member in plan.ensemble_members(runs[1]))
+
+
+def test_one_seed_keeps_the_paths_of_a_single_run():
+    config = load("config.yaml")
+    config["seeds"] = [5]
+    plan = Plan(config, root=ROOT)
+    assert plan.runs("v1_ct_8f") == ["v1_ct_8f"] and plan.weights("v1_ct_8f") == "results/train/v1_ct_8f/final.pt"
+    assert plan.resolve_train("v1_ct_8f")["seed"] == 5
 
 
 def test_paper_config_gives_each_split_its_own_lists(tmp_path):

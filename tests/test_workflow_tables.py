@@ -186,6 +186,46 @@ def test_paired_difference_refuses_different_videos(tmp_path):
         paired_difference(a, c)
 
 
+def test_one_seed_in_a_list_is_the_single_file(tmp_path):
+    """A configuration with one seed gives the very numbers of the layout before seeds existed."""
+    path = write_scores(tmp_path / "a.json", n=40, hits1=25, classes=4)
+    single = row_intervals([path])
+    assert row_intervals([[path]]) == single
+    assert single["seeds"] == 1 and single["spread"]["top1"] == (single["top1"][0],) * 2
+
+
+def test_seeds_give_their_mean_spread_and_a_pooled_interval(tmp_path):
+    good = write_scores(tmp_path / "s0.json", n=60, hits1=54, classes=4)
+    poor = write_scores(tmp_path / "s1.json", n=60, hits1=30, classes=4, order=list(range(59, -1, -1)))
+    pooled = row_intervals([[good, poor]])
+    assert pooled["seeds"] == 2
+    assert pooled["top1"][0] == pytest.approx(70.0)  # (90 + 50) / 2
+    assert pooled["spread"]["top1"] == (50.0, 90.0)
+    _, lo, hi = pooled["top1"]
+    # Resampling the seeds as well: the interval spans the trainings' noise, wider than either seed's own.
+    for alone in (row_intervals([good]), row_intervals([poor])):
+        assert hi - lo > alone["top1"][2] - alone["top1"][1]
+    assert lo < 60 < 80 < hi
+
+
+def test_seeds_of_other_videos_are_refused(tmp_path):
+    a = write_scores(tmp_path / "s0.json", n=30, hits1=20, classes=4)
+    b = write_scores(tmp_path / "s1.json", n=30, hits1=20, classes=4, prefix="w")
+    with pytest.raises(ScoresFileError, match="s1.npz: video ids differ from .*s0.npz.*same videos"):
+        row_intervals([[a, b]])
+
+
+def test_paired_difference_over_seeds(tmp_path):
+    """Identical rows differ by exactly zero; a gap larger than the seeds' spread is found over seeds too."""
+    seeds = [write_scores(tmp_path / f"a{k}.json", n=80, hits1=h, classes=4) for k, h in enumerate((60, 52))]
+    same = paired_difference(seeds, list(seeds))
+    assert same["top1"] == (0.0, 0.0, 0.0)
+    low = [write_scores(tmp_path / f"b{k}.json", n=80, hits1=h, classes=4) for k, h in enumerate((20, 28))]
+    diff, lo, hi = paired_difference(seeds, low)["top1"]
+    assert diff == pytest.approx(70.0 - 30.0) and 0 < lo < diff < hi
+    assert paired_difference(low, seeds)["top1"][2] < 0
+
+
 def test_missing_per_video_scores_is_one_line(tmp_path):
     json_only = tmp_path / "x.json"
     json_only.write_text(json.dumps({"top1": 50.0, "top5": 90.0}))

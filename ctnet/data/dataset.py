@@ -9,7 +9,7 @@ from typing import Mapping
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
 from ctnet.experiment import DATA_DEFAULTS
@@ -17,6 +17,10 @@ from ctnet.experiment import DATA_DEFAULTS
 from .sampling import view_indices, train_indices
 from .transforms import TestTransform, TrainTransform, check_flip_label_map
 
+# Memory for the decoded frames that a training dataset keeps: each epoch samples frames of the same videos again,
+# and on small frames decoding is most of the data time. Only a training dataset read in the main process
+# (data.workers: 0) keeps them: workers start afresh every epoch, and a test reads each frame once.
+FRAME_CACHE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class VideoFrameDataset(Dataset):
                                  f"file has {len(classes)} classes; rebuild both with scripts/build_lists.py")
         self.video_ids = [e.frame_dir for e in self.entries]
         self.labels = [e.label for e in self.entries]
+        self._frame_cache = {}  # (frame_dir, 0-based index) -> uint8 (3, H, W), up to FRAME_CACHE_BYTES
+        self._cached_bytes = 0
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -102,21 +108,34 @@ class VideoFrameDataset(Dataset):
         """Decode the frames at 0-based ``indices`` (file numbers start at 1): uint8 ``(len, 3, H, W)``.
         Each distinct frame is read once, however often the indices repeat it."""
         unique, inverse = np.unique(indices, return_inverse=True)
+        caching = self.protocol is None and get_worker_info() is None
+        frames = [self._frame_cache.get((entry.frame_dir, int(i))) if caching else None for i in unique]
+        missing = [n for n, frame in enumerate(frames) if frame is None]
+        for n, frame in zip(missing, self._decode(entry, unique[missing])):
+            frames[n] = frame
+            if caching and self._cached_bytes + frame.numel() <= FRAME_CACHE_BYTES:
+                self._frame_cache[entry.frame_dir, int(unique[n])] = frame
+                self._cached_bytes += frame.numel()
+        return torch.stack(frames)[torch.from_numpy(inverse.reshape(-1))]
+
+    def _decode(self, entry: ListEntry, indices: np.ndarray) -> list[torch.Tensor]:
+        """The frames at 0-based ``indices``, read from disk and decoded: uint8 ``(3, H, W)`` each."""
+        if not len(indices):
+            return []
         folder = self.frames_root / entry.frame_dir
         # torchvision's decoder is ~3x faster than PIL on small frames (no per-image Python parsing). Its image
         # I/O is deprecated from torchvision 0.29 in favour of TorchCodec, which this project does not depend on.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             data = []
-            for i in unique:
+            for i in indices:
                 path = folder / self.filename_tmpl.format(int(i) + 1)
                 try:
                     data.append(read_file(str(path)))
                 except RuntimeError:
                     raise FileNotFoundError(f"{path} is missing (listed with {entry.num_frames} frames in "
                                             f"{self.list_file}); re-extract the frames or rebuild the list") from None
-            frames = torch.stack(decode_jpeg(data, mode=ImageReadMode.RGB))  # (unique, 3, H, W) uint8
-        return frames[torch.from_numpy(inverse.reshape(-1))]
+            return decode_jpeg(data, mode=ImageReadMode.RGB)
 
     def __getitem__(self, index: int):
         entry = self.entries[index]

@@ -1,12 +1,21 @@
 """Training, multi-view testing and score fusion (scripts/train.py, scripts/test.py, scripts/fuse.py)."""
 
-from ctnet.experiment import ExperimentError, load_experiment, resolve_experiment
+import importlib
 
-from .api import fuse, test, train
-from .metrics import classification_metrics
-from .scores import ScoresError, fuse_scores, load_scores, save_scores
-from .trainer import NonFiniteLossError, Trainer, TrainingInterrupted
+# Where each public name lives. Imported on first use: score files and metrics are numpy only, and fusing scores
+# or reading them for a table must not pay for importing torch (seconds per process).
+_HOMES = {
+    "train": "api", "test": "api", "Trainer": "trainer", "TrainingInterrupted": "trainer",
+    "NonFiniteLossError": "trainer", "classification_metrics": "metrics", "fuse": "scores", "fuse_scores": "scores",
+    "ScoresError": "scores", "load_scores": "scores", "save_scores": "scores",
+    "ExperimentError": "ctnet.experiment", "load_experiment": "ctnet.experiment", "resolve_experiment": "ctnet.experiment",
+}
+__all__ = list(_HOMES)
 
-__all__ = ["train", "test", "fuse", "Trainer", "TrainingInterrupted", "NonFiniteLossError", "ExperimentError",
-           "ScoresError", "load_experiment", "resolve_experiment", "classification_metrics", "fuse_scores",
-           "load_scores", "save_scores"]
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    home = _HOMES[name]
+    module = importlib.import_module(home if home.startswith("ctnet.") else f"{__name__}.{home}")
+    return getattr(module, name)

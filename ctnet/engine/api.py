@@ -1,4 +1,5 @@
-"""The three engine commands as functions: `train`, `test` and `fuse` (scripts/*.py are their command lines)."""
+"""Two engine commands as functions: `train` and `test` (scripts/train.py and test.py are their command lines; the
+third, `fuse`, lives with the scores files in scores.py, torch-free)."""
 
 import logging
 from pathlib import Path
@@ -14,7 +15,7 @@ from .checkpoint import trained_state
 from .distributed import cleanup_distributed, init_distributed, resolve_device
 from .evaluator import evaluate_dataset
 from .logs import setup_logging
-from .scores import fuse_scores, save_scores
+from .scores import save_scores
 from .trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -65,16 +66,4 @@ def test(experiment, checkpoint, protocol, out, device="auto"):
                           scores, dataset.classes, protocol=protocol, experiment=exp["name"])
     logger.info("%s %s: top1 %.2f top5 %.2f mean class %.2f over %d videos; scores saved to %s", exp["name"],
                 protocol, metrics["top1"], metrics["top5"], metrics["mean_class_acc"], metrics["num_videos"], out)
-    return metrics
-
-
-def fuse(score_paths, out, weights=None, average="scores"):
-    """Average several scores files (the paper's ensembles); writes `out` (.npz) and its .json."""
-    setup_logging()
-    ids, labels, scores, class_names = fuse_scores(score_paths, weights=weights, average=average)
-    names = [Path(p).stem for p in score_paths]
-    metrics = save_scores(out, ids, labels, scores, class_names, protocol="fused", experiment="+".join(names))
-    logger.info("ensemble of %s: top1 %.2f top5 %.2f mean class %.2f over %d videos; saved to %s",
-                ", ".join(names), metrics["top1"], metrics["top5"], metrics["mean_class_acc"],
-                metrics["num_videos"], out)
     return metrics

@@ -8,7 +8,7 @@ whole test set (`classification_metrics`).
 import numpy as np
 
 
-def _topk_hits(scores, labels, k):
+def topk_hits(scores, labels, k):
     """Per row of `scores` (N x C): whether its label is among the k highest scores (k capped at C)."""
     k = min(k, scores.shape[1])
     # argpartition leaves the k largest in the last k slots, in no particular order.
@@ -36,7 +36,7 @@ def metric_counts(scores, labels, num_classes=None):
     correct = scores.argmax(axis=1) == labels
     per_class_correct = np.bincount(labels[correct], minlength=num_classes)
     per_class_count = np.bincount(labels, minlength=num_classes)
-    return [float(_topk_hits(scores, labels, 1).sum()), float(_topk_hits(scores, labels, 5).sum()),
+    return [float(topk_hits(scores, labels, 1).sum()), float(topk_hits(scores, labels, 5).sum()),
             float(len(labels)), *map(float, per_class_correct), *map(float, per_class_count)]
 
 
@@ -65,7 +65,7 @@ def topk_accuracy(scores, labels, k):
     """Percentage of rows of `scores` (N x C) whose label is among the k highest scores (k capped at C)."""
     scores = np.asarray(scores)
     labels = np.asarray(labels)
-    return float(100.0 * np.mean(_topk_hits(scores, labels, k)))
+    return float(100.0 * np.mean(topk_hits(scores, labels, k)))
 
 
 def mean_class_accuracy(scores, labels):

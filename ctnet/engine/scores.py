@@ -4,6 +4,7 @@
 `S.json` holds top1, top5, mean_class_acc (percent), num_videos, protocol and experiment.
 """
 
+import logging
 import zipfile
 import zlib
 from pathlib import Path
@@ -11,7 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from ctnet.atomic import atomic_path, write_json_atomic
+from .logs import setup_logging
 from .metrics import classification_metrics
+
+logger = logging.getLogger(__name__)
 
 SCORE_KEYS = ("video_ids", "labels", "scores", "class_names")
 
@@ -115,3 +119,15 @@ def fuse_scores(paths, weights=None, average="scores"):
         total += weight * (_softmax(scores) if average == "softmax" else scores)
     fused = (total / sum(weights)).astype(np.float32)
     return ids, ref["labels"], fused, ref["class_names"]
+
+
+def fuse(score_paths, out, weights=None, average="scores"):
+    """Average several scores files (the paper's ensembles); writes `out` (.npz) and its .json."""
+    setup_logging()
+    ids, labels, scores, class_names = fuse_scores(score_paths, weights=weights, average=average)
+    names = [Path(p).stem for p in score_paths]
+    metrics = save_scores(out, ids, labels, scores, class_names, protocol="fused", experiment="+".join(names))
+    logger.info("ensemble of %s: top1 %.2f top5 %.2f mean class %.2f over %d videos; saved to %s",
+                ", ".join(names), metrics["top1"], metrics["top5"], metrics["mean_class_acc"],
+                metrics["num_videos"], out)
+    return metrics

@@ -51,6 +51,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_top1", "val_top1", "val_top5", "val_mean_class_acc",
                   "seconds")
 BEST_CHECKPOINT = "best.pt"
+
+
 class TrainingInterrupted(Exception):
     """Raised after the checkpoint is saved because SIGTERM/SIGUSR1 arrived; `exit_code` is 128 + signal."""
 

@@ -7,22 +7,28 @@ top-1 or top-5 is the mean of the gathered per-video 0/1 vector (`correctness`);
 per-class counts, over the classes that occur in the resample (as `ctnet.engine.metrics` does). The interval is
 the percentiles of the RESAMPLES values (2.5 and 97.5 for LEVEL 95).
 
-- `row_intervals(paths)`: point and interval of top1, top5 and mean_class_acc for one table row; several paths
-  (a mean over dataset splits) resample each split's videos independently, one generator drawing them in turn,
-  and average; splits over the very same videos are resampled together (a video counts once).
-- `paired_difference(a, b)`: two evaluations of the same videos, aligned by id, resampled with the SAME indices.
+- `row_intervals(evaluations)`: point and interval of top1, top5 and mean_class_acc for one table row; several
+  evaluations (a mean over dataset splits) resample each split's videos independently, one generator drawing them
+  in turn, and average; splits over the very same videos are resampled together (a video counts once).
+- Seeds (`seeds:` of the configuration): an evaluation may be a list of scores files, one per seed, all of the
+  same videos. The point is the mean over seeds; each resample also draws the seeds with replacement
+  (`seed_resample_indices`) and averages the drawn seeds' metrics on its videos: the pooled interval holds both
+  the videos' and the trainings' noise. A single seed is never resampled, so its intervals are the videos' alone.
+- `paired_rows(high, low)` / `paired_difference(a, b)`: two rows evaluated on the same videos, aligned by id,
+  the videos (and the seeds, paired by seed) resampled with the SAME indices for both.
 - `bootstrap_interval(values_or_fn, n)`: the interval of any statistic of per-video values.
 
-Importing this module never imports torch: the Snakefile reads ctnet.workflow.tables, which uses it.
+Importing this module never imports torch (ctnet.engine's scores and metrics are numpy only): the Snakefile reads
+ctnet.workflow.tables, which uses it.
 """
 
 import functools
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ctnet.engine.metrics import topk_hits
+from ctnet.engine.scores import ScoresError, load_scores
 from ctnet.workflow.io import ConfigError
 
 RESAMPLES = 1000
@@ -43,41 +49,23 @@ def npz_path(path):
 
 
 def load(path):
-    """video_ids, labels and scores of the scores file beside `path` (.json or .npz), checked to fit together."""
+    """video_ids, labels and scores of the scores file beside `path` (.json or .npz), read by the engine's
+    `load_scores` and checked to hold at least one video with labels that index its classes."""
     path = npz_path(path)
     fix = f"rerun the test or fuse rule that writes it with {path.with_suffix('.json').name}"
+    if not path.is_file():
+        raise ScoresFileError(f"{path}: per-video scores not found; {fix}")
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ScoresFileError(f"{path}: per-video scores not found; {fix}") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
-        raise ScoresFileError(f"{path}: not a readable scores file; {fix}") from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ScoresFileError(f"{path}: not a scores file (an .npy array, not an .npz); {fix}")
-    try:
-        with loaded as npz:
-            missing = [key for key in ("video_ids", "labels", "scores") if key not in npz.files]
-            if missing:
-                raise ScoresFileError(f"{path}: not a scores file, missing arrays {missing}; {fix}")
-            data = {key: npz[key] for key in ("video_ids", "labels", "scores")}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
-        raise ScoresFileError(f"{path}: not a readable scores file; {fix}") from None
+        data = load_scores(path)
+    except ScoresError as err:
+        raise ScoresFileError(str(err)) from None
     scores, labels = data["scores"], data["labels"]
-    n = len(data["video_ids"])
-    if scores.ndim != 2 or scores.shape[0] != n or labels.shape != (n,) or n == 0 or scores.shape[1] == 0:
-        raise ScoresFileError(f"{path}: inconsistent or empty arrays (scores {scores.shape}, {n} ids, labels "
-                              f"{labels.shape}); {fix}")
+    if len(labels) == 0 or scores.shape[1] == 0:
+        raise ScoresFileError(f"{path}: no videos or no classes (scores {scores.shape}); {fix}")
     if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= scores.shape[1]:
         raise ScoresFileError(f"{path}: labels are not class indices in [0, {scores.shape[1]}); {fix}")
     data["path"] = path
     return data
-
-
-def _topk_hits(scores, labels, k):
-    """Whether each video's label is among its k highest scores (k capped at C), as ctnet.engine.metrics."""
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, kth=k - 1, axis=1)[:, :k]
-    return np.any(top == labels[:, None], axis=1)
 
 
 def correctness(scores):
@@ -87,8 +75,8 @@ def correctness(scores):
     labels = np.asarray(data["labels"]).astype(np.int64)
     values = np.asarray(data["scores"])
     return {
-        "top1": _topk_hits(values, labels, 1),
-        "top5": _topk_hits(values, labels, 5),
+        "top1": topk_hits(values, labels, 1),
+        "top5": topk_hits(values, labels, 5),
         "labels": labels,
         "video_ids": np.asarray(data["video_ids"]).astype(str),
         "num_classes": int(values.shape[1]),
@@ -204,55 +192,128 @@ def _same_videos(a, b):
     return len(a["video_ids"]) == len(b["video_ids"]) and set(a["video_ids"].tolist()) == set(b["video_ids"].tolist())
 
 
-def row_intervals(paths, resamples=RESAMPLES, seed=SEED, level=LEVEL):
-    """Point estimate and interval of each metric of one table row from its scores files (one, or one per split
-    for a mean over splits): {metric: (point, lo, hi)}, with num_videos (distinct videos) and num_classes (the
-    fewest of the files)."""
-    corrs = [correctness(load(path)) for path in paths]
-    if not corrs:
+def _aligned_to(first, other, what):
+    """`other` in `first`'s video order, refused with one line unless it holds the same videos and labels."""
+    _check_unique(other)
+    if not _same_videos(first, other):
+        only_a = sorted(set(first["video_ids"].tolist()) - set(other["video_ids"].tolist()))[:3]
+        only_b = sorted(set(other["video_ids"].tolist()) - set(first["video_ids"].tolist()))[:3]
+        raise ScoresFileError(f"{other['path']}: video ids differ from {first['path']} (e.g. only in the first: "
+                              f"{only_a}, only in the second: {only_b}); {what}")
+    other = _align(other, first["video_ids"].tolist())
+    if first["num_classes"] != other["num_classes"] or not np.array_equal(first["labels"], other["labels"]):
+        raise ScoresFileError(f"{other['path']}: labels or class count differ from {first['path']}; {what}")
+    return other
+
+
+def seed_list(scores):
+    """The per-seed scores of one evaluation: a path (or `load` dict) is one seed, a list holds one per seed."""
+    return list(scores) if isinstance(scores, (list, tuple)) else [scores]
+
+
+def _seed_corrs(scores):
+    """Correctness of each seed of one evaluation, all in the first seed's video order."""
+    corrs = [correctness(item) for item in seed_list(scores)]
+    _check_unique(corrs[0])
+    return [corrs[0]] + [_aligned_to(corrs[0], corr, "every seed must be tested on the same videos")
+                         for corr in corrs[1:]]
+
+
+def seed_resample_indices(num_seeds, resamples=RESAMPLES, seed=SEED):
+    """(resamples x num_seeds) seed indices drawn with replacement: the seeds' share of the pooled interval. One
+    seed is never resampled (all zeros), so a single-seed run's intervals are those of its videos alone."""
+    if num_seeds == 1:
+        return np.zeros((resamples, 1), dtype=np.int64)
+    return np.random.default_rng([seed, num_seeds]).integers(0, num_seeds, size=(resamples, num_seeds))
+
+
+def pooled_metrics(seed_corrs, video_indices, seed_indices):
+    """Each resample's metrics (percent) pooled over seeds: the mean, over that resample's drawn seeds, of each
+    seed's metric on that resample's videos. {metric: R values}."""
+    per_seed = [resampled_metrics(corr, video_indices) for corr in seed_corrs]
+    rows = np.arange(seed_indices.shape[0])[:, None]
+    return {key: np.stack([stats[key] for stats in per_seed], axis=1)[rows, seed_indices].mean(axis=1)
+            for key in METRICS}
+
+
+def _split_video_indices(splits, resamples, seed):
+    """Each split's video indices, and the splits (lists of seed correctness) in the order the indices refer to:
+    splits over the very same videos (one synthetic split standing for all) are resampled together, a video
+    counting once; others independently. Also the number of distinct videos."""
+    firsts = [seeds[0] for seeds in splits]
+    if len(splits) > 1 and all(_same_videos(firsts[0], first) for first in firsts[1:]):
+        order = firsts[0]["video_ids"].tolist()
+        splits = [splits[0]] + [[_align(corr, order) for corr in seeds] for seeds in splits[1:]]
+        return splits, (resample_indices(len(order), resamples, seed),) * len(splits), len(order)
+    indices = split_resample_indices(tuple(len(first["labels"]) for first in firsts), resamples, seed)
+    return splits, indices, len(set().union(*(first["video_ids"].tolist() for first in firsts)))
+
+
+def _seed_points(seeds):
+    """Each seed's point metrics: {metric: S values}."""
+    points = [point_metrics(corr) for corr in seeds]
+    return {key: np.array([point[key] for point in points]) for key in METRICS}
+
+
+def row_intervals(evaluations, resamples=RESAMPLES, seed=SEED, level=LEVEL):
+    """Point estimate and interval of each metric of one table row from its evaluations (one, or one per split
+    for a mean over splits), each the scores file of one seed or a list with one per seed: {metric: (point, lo,
+    hi)} with the point the mean over splits and seeds and the interval pooled over videos and seeds; `spread`
+    {metric: (min, max)} over the seeds (of the split mean), `seeds`, num_videos (distinct videos) and
+    num_classes (the fewest of the files)."""
+    if not evaluations:
         raise ValueError("no scores files to bootstrap")
-    if len(corrs) > 1 and all(_same_videos(corrs[0], corr) for corr in corrs[1:]):
-        # The splits hold the same videos (one synthetic split standing for all): resample them together.
-        for corr in corrs:
-            _check_unique(corr)
-        order = corrs[0]["video_ids"].tolist()
-        corrs = [corrs[0]] + [_align(corr, order) for corr in corrs[1:]]
-        indices = (resample_indices(len(order), resamples, seed),) * len(corrs)
-        num_videos = len(order)
-    else:
-        indices = split_resample_indices(tuple(len(corr["labels"]) for corr in corrs), resamples, seed)
-        num_videos = len(set().union(*(corr["video_ids"].tolist() for corr in corrs)))
-    stats = [resampled_metrics(corr, idx) for corr, idx in zip(corrs, indices)]
-    points = [point_metrics(corr) for corr in corrs]
-    out = {}
+    splits = [_seed_corrs(scores) for scores in evaluations]
+    num_seeds = {len(seeds) for seeds in splits}
+    if len(num_seeds) != 1:
+        raise ValueError(f"the splits of a row have different seed counts: {sorted(num_seeds)}")
+    splits, indices, num_videos = _split_video_indices(splits, resamples, seed)
+    seed_indices = seed_resample_indices(len(splits[0]), resamples, seed)
+    stats = [pooled_metrics(seeds, idx, seed_indices) for seeds, idx in zip(splits, indices)]
+    points = [_seed_points(seeds) for seeds in splits]
+    out = {"spread": {}}
     for key in METRICS:
         lo, hi = percentile_interval(np.mean([s[key] for s in stats], axis=0), level)
-        out[key] = (float(np.mean([p[key] for p in points])), lo, hi)
+        per_seed = np.mean([p[key] for p in points], axis=0)
+        out[key] = (float(per_seed.mean()), lo, hi)
+        out["spread"][key] = (float(per_seed.min()), float(per_seed.max()))
+    out["seeds"] = len(splits[0])
     out["num_videos"] = num_videos
-    out["num_classes"] = min(corr["num_classes"] for corr in corrs)
+    out["num_classes"] = min(seeds[0]["num_classes"] for seeds in splits)
+    return out
+
+
+def paired_rows(high, low, resamples=RESAMPLES, seed=SEED, level=LEVEL):
+    """Metric of row `high` minus that of row `low` with its interval: each row a list of evaluations (one per
+    split) as `row_intervals` takes them. Both rows' videos are resampled with the SAME indices (paired over
+    videos), and so are their seeds when both rows have as many: seed k of both rows trained with the same seed
+    (initialisation and order of the training clips), a common-random-numbers pairing; else each row's on its own.
+    {metric: (difference, lo, hi)} and num_videos (summed over splits). Evaluations of other videos, labels or
+    class counts are refused with one line."""
+    if len(high) != len(low):
+        raise ValueError(f"the rows average {len(high)} and {len(low)} evaluations")
+    what = "compare evaluations of the same videos"
+    pairs = []
+    for scores_h, scores_l in zip(high, low):
+        seeds_h, seeds_l = _seed_corrs(scores_h), _seed_corrs(scores_l)
+        pairs.append((seeds_h, [_aligned_to(seeds_h[0], corr, what) for corr in seeds_l]))
+    merged, indices, _ = _split_video_indices([h + l for h, l in pairs], resamples, seed)
+    pairs = [(both[:len(h)], both[len(h):]) for both, (h, _) in zip(merged, pairs)]
+    num_h, num_l = len(pairs[0][0]), len(pairs[0][1])
+    seeds_h = seed_resample_indices(num_h, resamples, seed)
+    seeds_l = seeds_h if num_l == num_h else seed_resample_indices(num_l, resamples, seed + 1)
+    stats, points = [], []
+    for (h, l), idx in zip(pairs, indices):
+        stat_h, stat_l = pooled_metrics(h, idx, seeds_h), pooled_metrics(l, idx, seeds_l)
+        point_h, point_l = _seed_points(h), _seed_points(l)
+        stats.append({key: stat_h[key] - stat_l[key] for key in METRICS})
+        points.append({key: point_h[key].mean() - point_l[key].mean() for key in METRICS})
+    out = {key: (float(np.mean([p[key] for p in points])),
+                 *percentile_interval(np.mean([s[key] for s in stats], axis=0), level)) for key in METRICS}
+    out["num_videos"] = sum(len(h[0]["labels"]) for h, _ in pairs)
     return out
 
 
 def paired_difference(a, b, resamples=RESAMPLES, seed=SEED, level=LEVEL):
-    """Metric of `a` minus that of `b`, two scores files (or `load` dicts) over the same videos, with its
-    interval from the SAME resamples of the videos for both: {metric: (difference, lo, hi)} and num_videos.
-    Files listing different videos, other labels or another class count are refused with one line."""
-    ca, cb = correctness(a), correctness(b)
-    for corr in (ca, cb):
-        _check_unique(corr)
-    if not _same_videos(ca, cb):
-        only_a = sorted(set(ca["video_ids"].tolist()) - set(cb["video_ids"].tolist()))[:3]
-        only_b = sorted(set(cb["video_ids"].tolist()) - set(ca["video_ids"].tolist()))[:3]
-        raise ScoresFileError(f"{cb['path']}: video ids differ from {ca['path']} (e.g. only in the first: {only_a}, "
-                              f"only in the second: {only_b}); compare evaluations of the same videos")
-    cb = _align(cb, ca["video_ids"].tolist())
-    if ca["num_classes"] != cb["num_classes"] or not np.array_equal(ca["labels"], cb["labels"]):
-        raise ScoresFileError(f"{cb['path']}: labels or class count differ from {ca['path']}; compare evaluations "
-                              "of the same dataset")
-    indices = resample_indices(len(ca["labels"]), resamples, seed)
-    stats_a, stats_b = resampled_metrics(ca, indices), resampled_metrics(cb, indices)
-    point_a, point_b = point_metrics(ca), point_metrics(cb)
-    out = {key: (point_a[key] - point_b[key], *percentile_interval(stats_a[key] - stats_b[key], level))
-           for key in METRICS}
-    out["num_videos"] = len(ca["labels"])
-    return out
+    """`paired_rows` of two single evaluations (each a scores file, a `load` dict, or a list with one per seed)."""
+    return paired_rows([a], [b], resamples, seed, level)

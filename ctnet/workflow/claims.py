@@ -151,10 +151,11 @@ def _not_run_reason(row, metric):
         return f"{row['label']}: no evaluations in the plan"
     needed = []
     for evaluation in row["evaluations"]:
+        seeds = bootstrap.seed_list(evaluation["scores"])
         if metric == "gflops":
-            needed += [evaluation["scores"]] + [member["flops"] for member in evaluation["members"]]
+            needed += seeds[:1] + [member["flops"] for member in evaluation["members"]]
         else:
-            needed.append(str(bootstrap.npz_path(evaluation["scores"])))
+            needed += [str(bootstrap.npz_path(path)) for path in seeds]
     missing = [path for path in needed if not Path(path).is_file()]
     return f"{row['label']}: {missing[0]} is missing" if missing else ""
 
@@ -179,42 +180,6 @@ def _row_gflops(row):
     return sum(values) / len(values)
 
 
-def _split_difference(corr_pairs, metric):
-    """Mean over splits of the paired difference of `metric`: (difference, lo, hi). Each split's pair resampled
-    with the same indices for both rows; the splits independently, or together when they hold the same videos."""
-    ids = [set(a["video_ids"].tolist()) for a, _ in corr_pairs]
-    sizes = tuple(len(a["labels"]) for a, _ in corr_pairs)
-    if all(other == ids[0] for other in ids[1:]):
-        # one video counts once: every split in the first one's order, resampled with the same indices
-        order = corr_pairs[0][0]["video_ids"].tolist()
-        corr_pairs = [(bootstrap._align(a, order), bootstrap._align(b, order)) for a, b in corr_pairs]
-        indices = (bootstrap.resample_indices(sizes[0]),) * len(corr_pairs)
-    else:
-        indices = bootstrap.split_resample_indices(sizes)
-    stats, points = [], []
-    for (a, b), idx in zip(corr_pairs, indices):
-        stats.append(bootstrap.resampled_metrics(a, idx)[metric] - bootstrap.resampled_metrics(b, idx)[metric])
-        points.append(bootstrap.point_metrics(a)[metric] - bootstrap.point_metrics(b)[metric])
-    lo, hi = bootstrap.percentile_interval(np.mean(stats, axis=0))
-    return float(np.mean(points)), lo, hi
-
-
-def _paired_splits(high_data, low_data):
-    """Aligned correctness pairs of each split of two rows (several evaluations: one per split)."""
-    pairs = []
-    for data_h, data_l in zip(high_data, low_data):
-        a, b = bootstrap.correctness(data_h), bootstrap.correctness(data_l)
-        for corr in (a, b):
-            bootstrap._check_unique(corr)
-        if not bootstrap._same_videos(a, b):
-            raise bootstrap.ScoresFileError(f"{b['path']}: video ids differ from {a['path']}")
-        b = bootstrap._align(b, a["video_ids"].tolist())
-        if a["num_classes"] != b["num_classes"] or not np.array_equal(a["labels"], b["labels"]):
-            raise bootstrap.ScoresFileError(f"{b['path']}: labels or class count differ from {a['path']}")
-        pairs.append((a, b))
-    return pairs
-
-
 def accuracy_pair(high, low, metric, scores=None):
     """The verdict of one pair of reproduced rows on an accuracy metric (paired bootstrap)."""
     scores = scores or ScoresCache()
@@ -224,24 +189,21 @@ def accuracy_pair(high, low, metric, scores=None):
                      f"{len(low['evaluations'])}: not paired over the same videos")
         return pair
     # An unreadable file is an error (one line), not a verdict: load before pairing.
-    high_data = [scores(evaluation["scores"]) for evaluation in high["evaluations"]]
-    low_data = [scores(evaluation["scores"]) for evaluation in low["evaluations"]]
+    high_data = [[scores(path) for path in bootstrap.seed_list(evaluation["scores"])]
+                 for evaluation in high["evaluations"]]
+    low_data = [[scores(path) for path in bootstrap.seed_list(evaluation["scores"])]
+                for evaluation in low["evaluations"]]
     try:
-        if len(high_data) == 1:
-            result = bootstrap.paired_difference(high_data[0], low_data[0])
-            pair.difference, pair.lo, pair.hi = result[metric]
-            pair.videos = result["num_videos"]
-        else:
-            corr_pairs = _paired_splits(high_data, low_data)
-            pair.difference, pair.lo, pair.hi = _split_difference(corr_pairs, metric)
-            pair.videos = sum(len(a["labels"]) for a, _ in corr_pairs)
+        result = bootstrap.paired_rows(high_data, low_data)
     except bootstrap.ScoresFileError as err:
         if "video ids are not unique" in str(err):
             raise
         pair.note = f"not evaluated on the same videos ({err}); the rows cannot be paired"
         return pair
+    pair.difference, pair.lo, pair.hi = result[metric]
+    pair.videos = result["num_videos"]
     pair.verdict = interval_verdict(pair.lo, pair.hi)
-    classes = high_data[0]["scores"].shape[1]
+    classes = high_data[0][0]["scores"].shape[1]
     if metric == "top5" and classes <= tables.TRIVIAL_TOP5_CLASSES:
         pair.note = f"with {classes} classes top-5 is 100 % by construction"
     return pair

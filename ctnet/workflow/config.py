@@ -56,6 +56,11 @@ def validate(data, schema_name, source, root):
     raise ConfigError(f"{source}: {where}: {message} (schema {SCHEMA_DIR}/{schema_name})")
 
 
+def configured_seeds(config):
+    """The training seeds of a configuration: `seeds:`, else its one `seed:` (default 0)."""
+    return list(config.get("seeds") or [config.get("seed", 0)])
+
+
 def load_config(config, root, source):
     """Validate the configuration dict `config` (loaded by Snakemake from `source`) and check its paths."""
     for rule, resources in (config.get("resources") or {}).items():

@@ -6,17 +6,15 @@ for, with the help of `DataSources` (where each dataset's files are), `Resolver`
 docs/experiment.md) and the checks of `checks.py`. File names follow the patterns of `ctnet.paths`.
 """
 import copy
-import math
 from pathlib import Path
 
 from ctnet import paths
 from ctnet.workflow.checks import check_plan
-from ctnet.workflow.config import DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, load_catalogue, load_config, load_tables
+from ctnet.workflow.cost import training_time_limit
+from ctnet.workflow.config import (DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, configured_seeds, load_catalogue,
+                                   load_config, load_tables)
 from ctnet.workflow.resolve import Resolver
 from ctnet.workflow.sources import DataSources
-
-# Training time relative to ResNet-50 (per-clip GFLOPs at the same width and frames, rounded up).
-BACKBONE_COST = {"resnet26": 0.6, "resnet50": 1.0, "resnet101": 2.0, "inception_v3": 1.1}
 
 
 class Plan:
@@ -44,14 +42,15 @@ class Plan:
                 yield table, row
 
     def _row_evaluations(self, row):
-        """(scores file, its (experiment, protocol) members) pairs whose numbers a row averages: one for an
-        experiment or an ensemble, one per split for `mean_over`; none for quoted rows."""
+        """(scores files, one per seed; its (experiment, protocol) members) pairs whose numbers a row averages:
+        one for an experiment or an ensemble, one per split for `mean_over`; none for quoted rows."""
         if "experiment" in row:
-            return [(self.scores(row["experiment"], row["protocol"]), [(row["experiment"], row["protocol"])])]
+            return [(self.run_scores(row["experiment"], row["protocol"]), [(row["experiment"], row["protocol"])])]
         if "ensemble" in row:
             members = self.catalogue["ensembles"][row["ensemble"]]["members"]
-            return [(self.ensemble_scores(row["ensemble"]), [(m["experiment"], m["protocol"]) for m in members])]
-        return [(self.scores(exp, row["protocol"]), [(exp, row["protocol"])]) for exp in row.get("mean_over", [])]
+            return [([self.ensemble_scores(run) for run in self.ensemble_runs(row["ensemble"])],
+                     [(m["experiment"], m["protocol"]) for m in members])]
+        return [(self.run_scores(exp, row["protocol"]), [(exp, row["protocol"])]) for exp in row.get("mean_over", [])]
 
     def _row_members(self, row):
         """(experiment, protocol) pairs a row's numbers come from; empty for quoted rows."""
@@ -78,41 +77,76 @@ class Plan:
                        if "ensemble" in row and self.row_is_run(row)})
 
     # ------------------------------------------------------------------ experiments
-    def experiment_inputs(self, exp):
-        """What training `exp` reads besides its experiment file: the lists, and the weights it fine-tunes."""
+    def experiment_inputs(self, run):
+        """What training `run` reads besides its experiment file: the lists, and the weights it fine-tunes (the
+        parent's run of the same seed)."""
+        exp, seed = paths.parse_run(run)
         entry = self.catalogue["experiments"][exp]
         inputs = list(self.data.lists(self.resolver.source_of(exp)).values())
         if "init_from" in entry:
-            inputs.append(self.weights(entry["init_from"]))
+            inputs.append(self.weights(entry["init_from"], seed))
         return inputs
 
     def resolve(self, exp):
         """The experiment file of docs/experiment.md for `exp`, at this configuration's scale and data."""
         return self.resolver.resolve(exp, self.weights)
 
-    def resolve_train(self, exp):
-        """What training reads: the resolved experiment without its test protocols."""
-        spec = self.resolve(exp)
+    def resolve_train(self, run):
+        """What training `run` reads: the resolved experiment without its test protocols, with the run's seed and
+        the weights of the parent's run of that seed."""
+        exp, seed = paths.parse_run(run)
+        spec = self.resolver.resolve(exp, lambda parent: self.weights(parent, seed))
+        if seed is not None:
+            spec["seed"] = seed
         del spec["protocols"]
         return spec
 
-    def scores(self, exp, protocol, ext="json"):
-        return paths.SCORES.format(exp=exp, protocol=protocol, ext=ext)
+    # ------------------------------------------------------------------ seeds: one run per seed
+    @property
+    def seeds(self):
+        """The seeds every experiment trains and tests with: `seeds:` of the configuration, else [`seed:`]."""
+        return configured_seeds(self.config)
 
-    def ensemble_scores(self, ens, ext="json"):
-        return paths.FUSED.format(ens=ens, ext=ext)
+    def seeded(self, exp):
+        """Whether `exp` trains once per seed: with several seeds, unless it is tested with imported weights."""
+        return len(self.seeds) > 1 and exp not in self.given_weights
 
-    def ensemble_members(self, ens, ext="npz"):
+    def runs(self, exp):
+        """The runs (paths.run_name) of `exp`: one per seed, or the experiment itself."""
+        return [paths.run_name(exp, seed) for seed in self.seeds] if self.seeded(exp) else [exp]
+
+    def ensemble_runs(self, ens):
+        """One fusion per seed when a member is seeded (imported members join every seed's), else one."""
         members = self.catalogue["ensembles"][ens]["members"]
-        return [self.scores(m["experiment"], m["protocol"], ext) for m in members]
+        seeded = any(self.seeded(m["experiment"]) for m in members)
+        return [paths.run_name(ens, seed) for seed in self.seeds] if seeded else [ens]
 
-    def ensemble_weights(self, ens):
+    def scores(self, run, protocol, ext="json"):
+        return paths.SCORES.format(run=run, protocol=protocol, ext=ext)
+
+    def run_scores(self, exp, protocol, ext="json"):
+        """The scores file of each run of `exp` under `protocol`: those of the experiment whose training serves it
+        (`trained_as`), as the same weights on the same validation videos under the same protocol score alike."""
+        return [self.scores(run, protocol, ext) for run in self.runs(self.trained_as(exp))]
+
+    def ensemble_scores(self, run, ext="json"):
+        return paths.FUSED.format(run=run, ext=ext)
+
+    def ensemble_members(self, run, ext="npz"):
+        """The members' scores that one run of an ensemble fuses: each member's run of the same seed."""
+        ens, seed = paths.parse_run(run)
+        members = self.catalogue["ensembles"][ens]["members"]
+        return [self.scores(paths.run_name(self.trained_as(m["experiment"]), seed if self.seeded(m["experiment"])
+                                           else None), m["protocol"], ext) for m in members]
+
+    def ensemble_weights(self, run):
+        ens, _ = paths.parse_run(run)
         return [m.get("weight", 1) for m in self.catalogue["ensembles"][ens]["members"]]
 
     def trained_as(self, exp):
-        """The experiment whose training serves `exp`: the first (by name) that all_tables trains with the same
-        resolved training file but for its name. At CPU scale several paper datasets map to one synthetic
-        dataset and several backbones to one, so e.g. a V1 and a V2 row train one model once."""
+        """The experiment whose training and tests serve `exp`: the first (by name) that all_tables trains with the
+        same resolved training file but for its name. At CPU scale several paper datasets map to one synthetic
+        dataset and several backbones to one, so e.g. a V1 and a V2 row train and test one model once."""
         if self._training_keys is None:
             self._training_keys, seen = {}, {}
             for name in self.experiments():
@@ -125,15 +159,33 @@ class Plan:
         """Experiment -> official checkpoint, for the experiments tested with imported weights (never trained)."""
         return self.config.get("weights", {})
 
-    def weights(self, exp):
+    def weights(self, exp, seed=None):
+        """The weights `exp` is tested with (and its fine-tunings start from): imported, or the final weights of
+        the run of `seed` of the experiment whose training serves it."""
         if exp in self.given_weights:
             return paths.IMPORTED_WEIGHTS.format(exp=exp)
-        return paths.FINAL_WEIGHTS.format(exp=self.trained_as(exp))
+        trained = self.trained_as(exp)
+        return paths.FINAL_WEIGHTS.format(run=paths.run_name(trained, seed if self.seeded(exp) else None))
+
+    def run_weights(self, run):
+        """The weights that the tests of `run` read."""
+        return self.weights(*paths.parse_run(run))
 
     # ------------------------------------------------------------------ FLOPs at the paper's convention
+    def _flops_count(self, exp, protocol):
+        """(model key, paper crop size) of the count that `exp` tested with `protocol` reads."""
+        return self.resolver.flops_key(exp), self.catalogue["protocols"][protocol]["size"]
+
     def flops_path(self, exp, protocol):
-        size = self.catalogue["protocols"][protocol]["size"]
-        return paths.FLOPS.format(key=self.resolver.flops_key(exp), size=size)
+        key, size = self._flops_count(exp, protocol)
+        return paths.FLOPS.format(key=key, size=size)
+
+    def flops_counts(self):
+        """Sorted (model key, class count, size, FLOPs file) of every count a table spec reads: of every spec, not
+        only of `tables:`, so that each table target finds its counts in the one count_flops job."""
+        counts = {self._flops_count(exp, protocol) for exp, protocol in self.tests(list(self.specs))}
+        return [(key, self.resolver.paper_model(key)[1], size, paths.FLOPS.format(key=key, size=size))
+                for key, size in sorted(counts)]
 
     # ------------------------------------------------------------------ tables
     def table_paths(self, table):
@@ -149,7 +201,8 @@ class Plan:
             if not self.row_is_run(row):
                 continue
             for scores, members in self._row_evaluations(row):
-                inputs.update((scores, str(Path(scores).with_suffix(".npz"))))
+                inputs.update(scores)
+                inputs.update(str(Path(path).with_suffix(".npz")) for path in scores)
                 inputs.update(self.flops_path(exp, proto) for exp, proto in members)
         return sorted(inputs)
 
@@ -217,12 +270,9 @@ class Plan:
 
     # ------------------------------------------------------------------ resources
     def train_runtime(self, exp):
-        """Minutes a training job asks for. `resources.train.runtime` is for an 8-frame ResNet-50 experiment
-        of the configuration; the cost grows with the frames and the backbone's depth."""
-        spec = self.resolve_train(exp)
-        frames = spec["model"]["num_segments"] / 8
-        depth = BACKBONE_COST[spec["model"]["backbone"]]
-        return math.ceil(self.resources("train")["runtime"] * frames * depth)
+        """Minutes a training job of `exp` asks for: the cost estimate's wall time of one run with its margin
+        (ctnet.workflow.cost), or `resources.train.runtime` where no estimate can be made yet."""
+        return training_time_limit(self, exp)
 
     def resources(self, rule):
         """The configuration's resources for `rule` over its `default` entry."""

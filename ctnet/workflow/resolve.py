@@ -2,7 +2,7 @@
 the experiment file of docs/experiment.md; and the paper-scale model that the FLOPs rule counts."""
 
 from ctnet.experiment import flatten
-from ctnet.workflow.config import deep_merge
+from ctnet.workflow.config import configured_seeds, deep_merge
 from ctnet.workflow.io import ConfigError
 
 # The experiment file's defaults (docs/experiment.md) that the workflow sets explicitly.
@@ -77,7 +77,8 @@ class Resolver:
             train["init_from"] = parent_weights(entry["init_from"])
         return {
             "name": exp,
-            "seed": entry.get("seed", self.config.get("seed", 0)),
+            # `seeds:` trains each run with its own seed (Plan.resolve_train); its first is the seed of the rest
+            "seed": entry.get("seed", configured_seeds(self.config)[0]),
             "model": model,
             "data": data,
             "train": train,

@@ -51,6 +51,10 @@ class DataSources:
         """extract_frames.py's --shard I/N for a manifest's shard suffix."""
         return "{}/{}".format(*paths.parse_shard_suffix(suffix))
 
+    def generation_options(self, name):
+        """make_synthetic.py's options from the source's `generate:` (num_videos -> --num-videos 400, ...)."""
+        return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in self.source(name)["generate"].items())
+
     def extraction_options(self, name):
         """extract_frames.py's --max-failed-fraction where the source sets max_failed_fraction, else nothing."""
         fraction = self.source(name).get("max_failed_fraction")

@@ -1,13 +1,15 @@
 """Writing a reproduced table beside the paper's numbers: results/tables/<table>.csv and .md.
 
 The input is a table plan (Plan.table_plan, stored as JSON by the workflow): rows with their evaluations (the
-scores file of the experiment or ensemble, the FLOPs file and view count of each member; several for a row that
-averages dataset splits), and the paper's numbers with their certainty. A value the paper did not report, or
+scores file of the experiment or ensemble, or a list of them with one per training seed; the FLOPs file and view
+count of each member; several evaluations for a row that averages dataset splits), and the paper's numbers with
+their certainty. A value the paper did not report, or
 that a row does not reproduce, is left empty.
 
 Each reproduced accuracy (top-1, top-5, mean class accuracy) comes with a 95 % bootstrap percentile interval over
 the validation videos (ctnet.workflow.bootstrap, from the per-video scores `.npz` beside each scores `.json`): CSV
-columns `<metric>_lo`/`<metric>_hi`, brackets in the Markdown. When the plan's `comparable` says the accuracies
+columns `<metric>_lo`/`<metric>_hi`, brackets in the Markdown. With several seeds a cell is the mean over seeds,
+the interval is pooled over videos and seeds, and `seeds`, `top1_seed_min`/`_max` give the spread of one seed. When the plan's `comparable` says the accuracies
 cannot stand beside the paper's (synthetic videos, scaled-down models), the differences to the paper are left out
 and a line under the title says why; with 5 classes or fewer top-5 is 100 % by construction and left empty.
 """
@@ -27,8 +29,10 @@ COLUMNS = [
     "diff_top1", "diff_top5", "paper_certainty", "note",
     # appended after the original columns, so that readers of the older layout keep working
     "top1_lo", "top1_hi", "top5_lo", "top5_hi", "mean_class_acc", "mean_class_acc_lo", "mean_class_acc_hi",
+    # seeds trained per experiment, and the lowest and highest top-1 of one seed (the spread over seeds)
+    "seeds", "top1_seed_min", "top1_seed_max",
 ]
-INTERVAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):]
+INTERVAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):]  # the uncertainty: bootstrap intervals, seeds
 METRICS = ("top1", "top5", "gflops", "gflops_per_view")
 # With this many classes or fewer every label is among the top 5: top-5 is 100 % by construction.
 TRIVIAL_TOP5_CLASSES = 5
@@ -43,11 +47,14 @@ def _diff(ours, paper):
 
 
 def _evaluate(evaluation):
-    """top1, top5 and GFLOPs (summed over the members' views) of one scores file of a row."""
-    scores = read_json(evaluation["scores"])
-    for key in ("top1", "top5"):
-        if key not in scores:
-            raise ConfigError(f"{evaluation['scores']}: no {key!r}; rerun the test/fuse rule that writes it")
+    """top1, top5 (the mean over seeds) and GFLOPs (summed over the members' views) of one evaluation of a row."""
+    accuracy = {"top1": [], "top5": []}
+    for path in bootstrap.seed_list(evaluation["scores"]):
+        scores = read_json(path)
+        for key, values in accuracy.items():
+            if key not in scores:
+                raise ConfigError(f"{path}: no {key!r}; rerun the test/fuse rule that writes it")
+            values.append(float(scores[key]))
     per_view = []
     for member in evaluation["members"]:
         gflops = read_json(member["flops"]).get("gflops")
@@ -55,8 +62,7 @@ def _evaluate(evaluation):
             raise ConfigError(f"{member['flops']}: no 'gflops'; rerun count_flops for it")
         per_view.append((gflops, member["views"]))
     return {
-        "top1": float(scores["top1"]),
-        "top5": float(scores["top5"]),
+        **{key: sum(values) / len(values) for key, values in accuracy.items()},
         "gflops": sum(gflops * views for gflops, views in per_view),
         "gflops_per_view": per_view[0][0] if len(per_view) == 1 else None,
     }
@@ -128,6 +134,9 @@ def build_rows(plan):
             if metric == "mean_class_acc":
                 cells[metric] = _number(point, 2)
             cells[f"{metric}_lo"], cells[f"{metric}_hi"] = _number(lo, 2), _number(hi, 2)
+        cells["seeds"] = str(intervals.get("seeds", ""))
+        spread = intervals.get("spread", {}).get("top1", (None, None))
+        cells["top1_seed_min"], cells["top1_seed_max"] = (_number(value, 2) for value in spread)
         cells["_num_videos"] = intervals.get("num_videos")
         cells["_num_classes"] = intervals.get("num_classes")
         out.append(cells)
@@ -218,8 +227,10 @@ def to_markdown(plan, rows):
         deltas = [("Δ Top-1", "diff_top1")]
         if any(row["diff_top5"] for row in rows):
             deltas.append(("Δ Top-5", "diff_top5"))
+    seeds = sorted({int(row["seeds"]) for row in rows if row.get("seeds")})
+    spread = seeds and seeds[-1] > 1
     header = (["Group"] if has_group else []) + ["Row", "Source", "Views", "Top-1", "Top-5", "GFLOPs"]
-    header += [name for name, _ in deltas]
+    header += [name for name, _ in deltas] + (["Top-1 of one seed (min–max)"] if spread else [])
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row, cert in zip(rows, certainty):
         cells = ([row["group"]] if has_group else []) + [
@@ -228,14 +239,19 @@ def to_markdown(plan, rows):
             _cell(_accuracy(row, "top5"), row["paper_top5"], cert.get("top5")),
             _cell(row["gflops"], row["paper_gflops"], cert.get("gflops")),
         ] + [row[key] or "–" for _, key in deltas]
+        if spread:
+            cells.append(f"{_percent(row['top1_seed_min'])}–{_percent(row['top1_seed_max'])}"
+                         if row["top1_seed_min"] else "–")
         lines.append("| " + " | ".join(cells) + " |")
     videos = {row["_num_videos"] for row in rows if row.get("_num_videos") and row.get("top1_lo")}
     if videos:
         splits = "; a mean over splits resamples each split's videos and averages" \
             if any(len(row.get("evaluations", [])) > 1 for row in plan["rows"]) else ""
+        pooled = (f"; top-1 and top-5 are the mean over {_classes_text(seeds)} training seeds, the interval "
+                  "pooled over videos and seeds (each resample also draws the seeds with replacement)") if spread else ""
         lines += ["", (f"Brackets: 95 % bootstrap percentile interval over {_videos_text(videos)} "
                        f"({bootstrap.RESAMPLES} resamples of the videos with replacement, seed {bootstrap.SEED}"
-                       f"{splits}).")]
+                       f"{splits}{pooled}).")]
     findings = check_findings(plan, rows)
     if findings:
         from ctnet.workflow.claims import verdict_line

@@ -31,11 +31,11 @@ PLAN = Plan(config, root=ROOT, config_path=CONFIG_PATH)
 report: "../report/workflow.rst"
 
 wildcard_constraints:
+    run=paths.RUN_PATTERN,
     exp=r"[A-Za-z0-9_]+",
     protocol=r"[A-Za-z0-9_]+",
-    ens=r"[A-Za-z0-9_]+",
     key=r"[A-Za-z0-9_]+",
-    table=r"[A-Za-z0-9_]+",
+    table="|".join(PLAN.specs),  # never claims.md, which rule claims writes
     source=r"[A-Za-z0-9_]+",
     size=r"\d+",
 

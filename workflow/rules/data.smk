@@ -9,7 +9,7 @@ rule make_synthetic:
         annotations=directory(paths.ANNOTATIONS),
     params:
         out=paths.DATA,
-        gen=lambda w: PLAN.data.source(w.source)["generate"],
+        options=lambda w: PLAN.data.generation_options(w.source),
     log:
         paths.log("make_synthetic", "{source}"),
     threads: res("make_synthetic", "threads")
@@ -20,9 +20,7 @@ rule make_synthetic:
     conda:
         "../../environment.yml"
     shell:
-        "python scripts/make_synthetic.py --out {params.out:q} --num-videos {params.gen[num_videos]}"
-        " --seed {params.gen[seed]} --size {params.gen[size]} --frames {params.gen[frames]}"
-        " --num-classes {params.gen[num_classes]} > {log:q} 2>&1"
+        "python scripts/make_synthetic.py --out {params.out:q} {params.options} > {log:q} 2>&1"
 
 
 rule extract_frames:

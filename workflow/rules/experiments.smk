@@ -23,16 +23,16 @@ rule experiment_train:
     output:
         paths.TRAIN_EXPERIMENT,
     params:
-        spec=lambda w: PLAN.resolve_train(w.exp),
+        spec=lambda w: PLAN.resolve_train(w.run),
     log:
-        paths.log("experiment_train", "{exp}"),
+        paths.log("experiment_train", "{run}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
         mem_mb=res("default", "mem_mb"),
     run:
         write_yaml_atomic(output[0], params.spec)
-        Path(log[0]).write_text(f"resolved {wildcards.exp} for training with {CONFIG_PATH}\n")
+        Path(log[0]).write_text(f"resolved {wildcards.run} for training with {CONFIG_PATH}\n")
 
 
 rule flops_experiment:

@@ -1,15 +1,15 @@
-# Testing (one job per experiment x protocol) and score fusion (one job per ensemble).
+# Testing (one job per run x protocol) and score fusion (one job per ensemble and seed).
 
 
 rule test:
     input:
-        experiment=paths.EXPERIMENT,
-        checkpoint=lambda w: PLAN.weights(w.exp),
+        experiment=lambda w: paths.EXPERIMENT.format(exp=paths.parse_run(w.run)[0]),
+        checkpoint=lambda w: PLAN.run_weights(w.run),
     output:
         scores=paths.pattern(paths.SCORES, ext="npz"),
         summary=paths.pattern(paths.SCORES, ext="json"),
     log:
-        paths.log("test", "{exp}/{protocol}"),
+        paths.log("test", "{run}/{protocol}"),
     threads: res("test", "threads")
     priority: 1
     resources:
@@ -27,14 +27,14 @@ rule test:
 
 rule fuse:
     input:
-        lambda w: PLAN.ensemble_members(w.ens),
+        lambda w: PLAN.ensemble_members(w.run),
     output:
         scores=paths.pattern(paths.FUSED, ext="npz"),
         summary=paths.pattern(paths.FUSED, ext="json"),
     params:
-        weights=lambda w: " ".join(str(weight) for weight in PLAN.ensemble_weights(w.ens)),
+        weights=lambda w: " ".join(str(weight) for weight in PLAN.ensemble_weights(w.run)),
     log:
-        paths.log("fuse", "{ens}"),
+        paths.log("fuse", "{run}"),
     threads: res("fuse", "threads")
     resources:
         runtime=res("fuse", "runtime"),

@@ -1,4 +1,4 @@
-# Training: one job per experiment. Checkpoints live in results/checkpoints/<exp>/, outside every declared
+# Training: one job per run (an experiment, or one seed of it). Checkpoints live in results/checkpoints/<run>/, outside every declared
 # output, so a failed or killed attempt (Snakemake deletes its outputs) leaves them for the retry, which
 # resumes from the last one. They also keep finished weights safe where protected() cannot (it trusts
 # os.access, which says yes to root): a checkpoint of other settings is kept aside, never deleted, and a
@@ -8,7 +8,7 @@
 rule train:
     input:
         experiment=paths.TRAIN_EXPERIMENT,
-        lists=lambda w: PLAN.experiment_inputs(w.exp),
+        lists=lambda w: PLAN.experiment_inputs(w.run),
     output:
         final=paths.FINAL_WEIGHTS,
         metrics=paths.METRICS,
@@ -18,11 +18,11 @@ rule train:
         # torchrun starts one process per GPU: each gets its share of the job's CPUs.
         omp_threads=lambda w, threads, resources: max(1, threads // max(1, resources.gpu)),
     log:
-        paths.log("train", "{exp}"),
+        paths.log("train", "{run}"),
     threads: res("train", "threads")
     priority: 1
     resources:
-        runtime=lambda w: PLAN.train_runtime(w.exp),
+        runtime=lambda w: PLAN.train_runtime(paths.parse_run(w.run)[0]),
         mem_mb=res("train", "mem_mb"),
         gpu=res("train", "gpu"),
         cpus_per_task=res("train", "cpus_per_task"),

@@ -1,0 +1,73 @@
+"""Decoded frames kept by a training dataset: every frame is decoded once per run however many epochs read it,
+the frames are the decoder's, and the memory stays within its budget."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ctnet.data.dataset as dataset_module
+from ctnet.data.dataset import VideoFrameDataset
+from ctnet.data.transforms import TrainTransform
+
+FRAMES = 6
+SIDE = 16
+
+
+@pytest.fixture
+def frames_root(tmp_path):
+    rng = np.random.default_rng(0)
+    for video in ("a", "b"):
+        (tmp_path / video).mkdir()
+        for number in range(1, FRAMES + 1):
+            image = rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)
+            Image.fromarray(image).save(tmp_path / video / f"img_{number:05d}.jpg")
+    (tmp_path / "list.txt").write_text(f"a {FRAMES} 0\nb {FRAMES} 1\n")
+    return tmp_path
+
+
+def make_dataset(root, protocol=None):
+    return VideoFrameDataset(root, root / "list.txt", ["c0", "c1"], "img_{:05d}.jpg", 4, "sparse", 1,
+                             train_transform=TrainTransform(SIDE, [1.0], False, None), protocol=protocol)
+
+
+def count_decodes(monkeypatch, dataset):
+    decoded = []
+    decode = dataset._decode
+
+    def counting(entry, indices):
+        decoded.extend((entry.frame_dir, int(i)) for i in indices)
+        return decode(entry, indices)
+    monkeypatch.setattr(dataset, "_decode", counting)
+    return decoded
+
+
+def test_training_dataset_decodes_each_frame_once(frames_root, monkeypatch):
+    dataset = make_dataset(frames_root)
+    fresh = make_dataset(frames_root)
+    decoded = count_decodes(monkeypatch, dataset)
+    entry = dataset.entries[0]
+    first = dataset.load_frames(entry, np.array([0, 0, 2, 5]))
+    again = dataset.load_frames(entry, np.array([5, 2, 3, 0]))
+    assert decoded == [("a", 0), ("a", 2), ("a", 5), ("a", 3)]
+    assert torch.equal(first, fresh.load_frames(entry, np.array([0, 0, 2, 5])))
+    assert torch.equal(again, fresh.load_frames(entry, np.array([5, 2, 3, 0])))
+    first.zero_()  # a caller's changes never reach the kept frames
+    assert torch.equal(dataset.load_frames(entry, np.array([0])), fresh.load_frames(entry, np.array([0])))
+
+
+def test_test_dataset_keeps_nothing(frames_root, monkeypatch):
+    dataset = make_dataset(frames_root, protocol={"size": SIDE, "clips": 1, "crops": 1})
+    decoded = count_decodes(monkeypatch, dataset)
+    for _ in range(2):
+        dataset[0]
+    assert len(decoded) == 2 * len(set(decoded))
+
+
+def test_kept_frames_stay_within_the_budget(frames_root, monkeypatch):
+    monkeypatch.setattr(dataset_module, "FRAME_CACHE_BYTES", 2 * 3 * SIDE * SIDE)  # room for two frames
+    dataset = make_dataset(frames_root)
+    decoded = count_decodes(monkeypatch, dataset)
+    for _ in range(2):
+        dataset.load_frames(dataset.entries[1], np.arange(4))
+    assert decoded == [("b", i) for i in range(4)] + [("b", 2), ("b", 3)]
