@@ -5,7 +5,7 @@ only in the direction of motion (see docs/data.md)."""
 import argparse
 import sys
 
-from ctnet.data.synthetic import MAX_CLASSES, make_synthetic
+from ctnet.data.synthetic import MAX_CLASSES, VAL_FRACTION, make_synthetic
 
 
 def main(argv=None) -> int:
@@ -16,7 +16,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=64, help="frame side in pixels (even)")
     parser.add_argument("--frames", type=int, default=32, help="frames per video")
     parser.add_argument("--num-classes", type=int, default=10, help=f"even, 2 to {MAX_CLASSES}")
-    parser.add_argument("--val-fraction", type=float, default=0.2)
+    parser.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
     args = parser.parse_args(argv)
     try:
         summary = make_synthetic(args.out, args.num_videos, args.seed, args.size, args.frames, args.num_classes,

@@ -7,7 +7,7 @@ import torch
 from ctnet.data import build_dataset, seed_worker
 from ctnet.data.annotations import index_frames, write_lists
 from ctnet.data.registry import parse_annotations
-from ctnet.data.synthetic import PAIRS, class_templates, make_synthetic, render_forward
+from ctnet.data.synthetic import PAIRS, class_templates, make_synthetic, render_forward, split_sizes
 from ctnet.data.transforms import check_flip_label_map
 from ctnet.data.video import decode_frames
 from helpers import load_script
@@ -62,6 +62,14 @@ def test_deterministic_by_seed(tmp_path):
     assert read(tmp_path / "a") == read(tmp_path / "b") != read(tmp_path / "c")
     first = lambda d: np.stack([f.to_ndarray() for f in decode_frames(d / "videos" / "1.webm", 0)])
     np.testing.assert_array_equal(first(tmp_path / "a"), first(tmp_path / "b"))
+
+
+@pytest.mark.parametrize("num_videos, num_classes, val_fraction", [(22, 4, 0.2), (30, 6, 0.4), (10, 4, 0.2)])
+def test_split_sizes_are_those_make_synthetic_writes(tmp_path, num_videos, num_classes, val_fraction):
+    """The cost table counts a synthetic source's videos with split_sizes, without generating it."""
+    summary = make_synthetic(tmp_path, num_videos=num_videos, seed=0, size=16, num_frames=2, num_classes=num_classes,
+                             val_fraction=val_fraction, progress=False)
+    assert split_sizes(num_videos, num_classes, val_fraction) == (summary["train"], summary["val"])
 
 
 @pytest.mark.parametrize("motion", [m for _, _, m in PAIRS])

@@ -134,8 +134,23 @@ def render_forward(motion: str, rng: np.random.Generator, size: int, num_frames:
     return np.clip(frames, 0, 255).astype(np.uint8), thing
 
 
+VAL_FRACTION = 0.2
+
+
+def validation_count(class_size: int, val_fraction: float = VAL_FRACTION) -> int:
+    """Validation videos of one class of `class_size` videos: its share, rounded, and at least one."""
+    return max(1, int(round(class_size * val_fraction)))
+
+
+def split_sizes(num_videos: int, num_classes: int, val_fraction: float = VAL_FRACTION) -> tuple[int, int]:
+    """(training, validation) videos that make_synthetic writes: balanced classes, each split by validation_count."""
+    per_class = [num_videos // num_classes + (label < num_videos % num_classes) for label in range(num_classes)]
+    val = sum(validation_count(size, val_fraction) for size in per_class)
+    return num_videos - val, val
+
+
 def make_synthetic(out: str | Path, num_videos: int = 480, seed: int = 0, size: int = 64, num_frames: int = 32,
-                   num_classes: int = 10, val_fraction: float = 0.2, progress: bool = True) -> dict:
+                   num_classes: int = 10, val_fraction: float = VAL_FRACTION, progress: bool = True) -> dict:
     """Write ``out/videos/<id>.{webm,mp4}`` and ``out/annotations/{labels,train,validation}.json`` (the SSv2
     format). Labels are balanced; ``val_fraction`` of the videos form the validation split. Returns a summary."""
     templates = class_templates(num_classes)
@@ -157,7 +172,7 @@ def make_synthetic(out: str | Path, num_videos: int = 480, seed: int = 0, size: 
     is_val = np.zeros(num_videos, dtype=bool)
     for label in range(num_classes):  # stratified split: the same share of every class in validation
         members = np.flatnonzero(labels == label)
-        is_val[members[:max(1, int(round(len(members) * val_fraction)))]] = True
+        is_val[members[:validation_count(len(members), val_fraction)]] = True
     video_seeds = rng.integers(0, 2**63 - 1, num_videos)
 
     train, val = [], []

@@ -24,6 +24,7 @@ from pathlib import Path
 from ctnet import paths
 from ctnet.atomic import write_json_atomic, write_text_atomic
 from ctnet.data.registry import parse_annotations
+from ctnet.data.synthetic import VAL_FRACTION, split_sizes
 from ctnet.experiment import flatten, resolve_experiment
 from ctnet.model_spec import resolve_spec
 from ctnet.workflow.io import ConfigError, read_yaml
@@ -37,8 +38,6 @@ RUNTIME_FLOOR_MINUTES = 10
 # only in them share one throughput row.
 COMPUTE_FREE_KEYS = ("pretrained", "dropout", "zero_init_residual")
 
-# make_synthetic's share of validation videos, stratified per class (the workflow never changes it).
-SYNTHETIC_VAL_FRACTION = 0.2
 # Frames per video and width / height of the real datasets' videos, assumed from each dataset's clip lengths and
 # frame rates (extraction keeps every frame): only the frame storage estimate uses them. Something-Something V1
 # ships its frames, which the workflow reads where they are.
@@ -85,12 +84,8 @@ def throughput_path(plan):
 
 # ---------------------------------------------------------------------------------------------- the work
 def synthetic_split(generate):
-    """(training, validation) videos of a synthetic source, as make_synthetic splits them: classes balanced, the
-    validation share rounded per class, at least one video each."""
-    videos, classes = generate["num_videos"], generate["num_classes"]
-    per_class = [videos // classes + (label < videos % classes) for label in range(classes)]
-    val = sum(max(1, int(round(count * SYNTHETIC_VAL_FRACTION))) for count in per_class)
-    return videos - val, val
+    """(training, validation) videos of a synthetic source, as make_synthetic splits them."""
+    return split_sizes(generate["num_videos"], generate["num_classes"], generate.get("val_fraction", VAL_FRACTION))
 
 
 class Work:
@@ -172,7 +167,7 @@ class Work:
             "model": model_key(spec["model"]),
             "frames": spec["model"]["num_segments"],
             "size": proto["size"],
-            "views": proto["clips"] * proto["crops"],
+            "views": self.plan.views(protocol),
             "val_videos": self.videos(self.plan.resolver.source_of(exp))["val"],
             "workers": spec["data"]["workers"],
         }

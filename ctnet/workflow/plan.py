@@ -206,7 +206,7 @@ class Plan:
                 inputs.update(self.flops_path(exp, proto) for exp, proto in members)
         return sorted(inputs)
 
-    def _views(self, protocol):
+    def views(self, protocol):
         proto = self.catalogue["protocols"][protocol]
         return proto["clips"] * proto["crops"]
 
@@ -230,7 +230,7 @@ class Plan:
                     out["note"] = "; ".join(filter(None, [row.get("note"), "tested with the official code's weights ("
                                                           + ", ".join(self.given_weights[e] for e in imported) + ")"]))
                 out["evaluations"] = [
-                    {"scores": scores, "members": [{"experiment": exp, "protocol": proto, "views": self._views(proto),
+                    {"scores": scores, "members": [{"experiment": exp, "protocol": proto, "views": self.views(proto),
                                                     "flops": self.flops_path(exp, proto)} for exp, proto in members]}
                     for scores, members in self._row_evaluations(row)]
             rows.append(out)
