@@ -1,6 +1,9 @@
 """Decoded frames kept by a training dataset: every frame is decoded once per run however many epochs read it,
 the frames are the decoder's, and the memory stays within its budget."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -71,3 +74,25 @@ def test_kept_frames_stay_within_the_budget(frames_root, monkeypatch):
     for _ in range(2):
         dataset.load_frames(dataset.entries[1], np.arange(4))
     assert decoded == [("b", i) for i in range(4)] + [("b", 2), ("b", 3)]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torchvision 0.29 deprecates its image I/O
+def test_frames_are_torchvisions_decoding_of_the_files(frames_root):
+    io = pytest.importorskip("torchvision.io")
+    dataset = make_dataset(frames_root)
+    entry = dataset.entries[1]
+    files = [io.read_file(str(frames_root / "b" / f"img_{n:05d}.jpg")) for n in (1, 4)]
+    assert torch.equal(dataset.load_frames(entry, np.array([0, 3])), torch.stack(io.decode_jpeg(files)))
+
+
+def test_a_missing_frame_names_the_file_and_the_fix(frames_root):
+    (frames_root / "b" / "img_00003.jpg").unlink()
+    with pytest.raises(FileNotFoundError, match=r"b/img_00003.jpg is missing .* re-extract the frames"):
+        make_dataset(frames_root).load_frames(make_dataset(frames_root).entries[1], np.array([2]))
+
+
+def test_training_and_testing_do_not_import_torchvision():
+    """Importing torchvision loads torch._dynamo, seconds of CPU in every training and test job."""
+    code = ("import sys, ctnet.engine.api, ctnet.engine.trainer, ctnet.engine.evaluator, ctnet.data, ctnet.models; "
+            "sys.exit('torchvision' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

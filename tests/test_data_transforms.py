@@ -4,7 +4,8 @@ import torch
 
 from ctnet.data.transforms import TestTransform as ViewTransform  # aliased: pytest collects Test* names
 from ctnet.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, MultiScaleCrop, Normalize,
-                                   TrainTransform, check_flip_label_map, mirror_class_name, resize_short_side)
+                                   TrainTransform, check_flip_label_map, mirror_class_name, resize,
+                                   resize_short_side)
 
 
 def _clip(t=4, h=60, w=80):
@@ -174,3 +175,17 @@ def test_default_resize_keeps_todays_crops():
             out = ViewTransform(size, crops, resize=PROTOCOL_DEFAULTS["resize"])(frames)
             expected = torch.stack([Normalize()(resized[..., t:t + size, l:l + size]) for t, l in positions])
             assert torch.equal(out, expected), (h, w, size, crops)
+
+
+@pytest.mark.parametrize("capability", ["native", "DEFAULT"])
+@pytest.mark.parametrize("size", [(32, 32), (37, 50), (96, 128), (48, 64)])
+def test_resize_is_torchvisions_resize_pixel_for_pixel(monkeypatch, capability, size):
+    """Both of torchvision's CPU paths: uint8 kernels where torch vectorises them, float and rounding elsewhere."""
+    TF = pytest.importorskip("torchvision.transforms.v2.functional")
+    if capability != "native":
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+        monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    frames = torch.randint(0, 256, (3, 3, 48, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    got = resize(frames, *size)
+    assert got.dtype == torch.uint8 and got.shape == (3, 3, *size)
+    assert torch.equal(got, TF.resize(frames, list(size), antialias=True))

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import random
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset, get_worker_info
-from torchvision.io import ImageReadMode, decode_jpeg, read_file
 
 from ctnet.experiment import DATA_DEFAULTS
 
@@ -123,19 +122,19 @@ class VideoFrameDataset(Dataset):
         if not len(indices):
             return []
         folder = self.frames_root / entry.frame_dir
-        # torchvision's decoder is ~3x faster than PIL on small frames (no per-image Python parsing). Its image
-        # I/O is deprecated from torchvision 0.29 in favour of TorchCodec, which this project does not depend on.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            data = []
-            for i in indices:
-                path = folder / self.filename_tmpl.format(int(i) + 1)
-                try:
-                    data.append(read_file(str(path)))
-                except RuntimeError:
-                    raise FileNotFoundError(f"{path} is missing (listed with {entry.num_frames} frames in "
-                                            f"{self.list_file}); re-extract the frames or rebuild the list") from None
-            return decode_jpeg(data, mode=ImageReadMode.RGB)
+        # Pillow, not torchvision's decoder: both wrap libjpeg-turbo and give the same pixels, and importing
+        # torchvision costs every training and test process about 4 s of CPU (it loads torch._dynamo), more than
+        # a CPU-scale test spends on its model (docs/workflow.md, "Measured default run").
+        frames = []
+        for i in indices:
+            path = folder / self.filename_tmpl.format(int(i) + 1)
+            try:
+                with Image.open(path) as image:
+                    frames.append(torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1))
+            except FileNotFoundError:
+                raise FileNotFoundError(f"{path} is missing (listed with {entry.num_frames} frames in "
+                                        f"{self.list_file}); re-extract the frames or rebuild the list") from None
+        return frames
 
     def __getitem__(self, index: int):
         entry = self.entries[index]

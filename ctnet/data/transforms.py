@@ -1,7 +1,7 @@
 """Clip augmentation on whole uint8 clips: one crop box and one flip decision for all frames of a clip.
 
 Frames arrive as a uint8 tensor ``(T, 3, H, W)`` straight from the JPEG decoder, are cropped and resized while
-still uint8 (torchvision's vectorised uint8 resize, instead of one PIL call per frame as in TSM's
+still uint8 (torch's vectorised uint8 resize, instead of one PIL call per frame as in TSM's
 ``GroupMultiScaleCrop``), and are converted to float only once, fused with the ImageNet normalisation.
 Outputs are laid out channel-first in time, ``(3, T, H, W)``, the layout the models take.
 """
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import platform
+
 import numpy as np
 import torch
-import torchvision.transforms.v2.functional as TF
+from torch.nn import functional as F
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -20,6 +22,20 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # the four corners and the centre, then the four edge centres and the four quarter points.
 _FIXED_OFFSETS = ((0, 0), (0, 4), (4, 0), (4, 4), (2, 2),
                   (2, 0), (2, 4), (4, 2), (0, 2), (1, 1), (1, 3), (3, 1), (3, 3))
+
+
+def resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Antialiased bilinear resize of uint8 ``(T, 3, H, W)``, pixel for pixel torchvision's
+    ``transforms.v2.functional.resize`` (tests/test_data_transforms.py compares them), without importing
+    torchvision in every data process (it loads torch._dynamo: seconds per process)."""
+    if frames.shape[-2:] == (height, width):
+        return frames
+    # torch resizes uint8 natively where it has a vectorised kernel; elsewhere torchvision goes through float.
+    if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512") or platform.machine() in ("aarch64", "arm64"):
+        return F.interpolate(frames, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    resized = F.interpolate(frames.float(), size=(height, width), mode="bilinear", align_corners=False,
+                            antialias=True)
+    return resized.round_().to(torch.uint8)
 
 
 class Normalize:
@@ -63,7 +79,7 @@ class MultiScaleCrop:
     def __call__(self, frames: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         top, left, crop_h, crop_w = self.crop_box(frames.shape[-2], frames.shape[-1], rng)
         crop = frames[..., top:top + crop_h, left:left + crop_w]
-        return TF.resize(crop, [self.size, self.size], antialias=True)  # (T, 3, size, size)
+        return resize(crop, self.size, self.size)  # (T, 3, size, size)
 
 
 def check_flip_label_map(flip_label_map: Mapping, classes: Sequence[str], source: str) -> dict[int, int]:
@@ -137,7 +153,7 @@ def resize_short_side(frames: torch.Tensor, size: int, truncate: bool = False) -
         new_h, new_w = size, max(size, scale(width * size / height))
     else:
         new_h, new_w = max(size, scale(height * size / width)), size
-    return TF.resize(frames, [new_h, new_w], antialias=True)
+    return resize(frames, new_h, new_w)
 
 
 class TestTransform:

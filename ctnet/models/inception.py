@@ -5,11 +5,11 @@ that map C -> C channels with "same" padding: ``Mixed_5b/5c/5d.branch3x3dbl_3`` 
 3x3 convolutions change the width or stride without padding). The default plan replaces all three; ``replace`` may also list some of them by name.
 """
 from torch import nn
-from torchvision.models import inception_v3
-from torchvision.models.inception import BasicConv2d
 
 
 def replaceable_convs(net):
+    # torchvision is imported where it is used: importing it costs every process that builds a ResNet seconds.
+    from torchvision.models.inception import BasicConv2d
     return [name for name, m in net.named_modules()
             if isinstance(m, BasicConv2d) and name.startswith("Mixed") and m.conv.kernel_size == (3, 3)
             and m.conv.in_channels == m.conv.out_channels and m.conv.padding == (1, 1)]
@@ -17,6 +17,8 @@ def replaceable_convs(net):
 
 def build_inception(replace, make_module):
     """``(N*T, 3, H, W) -> (N*T, 2048)``; ``make_module(channels, stride, name)`` builds each 3D module."""
+    from torchvision.models import inception_v3
+
     net = inception_v3(weights=None, aux_logits=False, init_weights=True, dropout=0.0)
     net.fc = nn.Identity()
     eligible = replaceable_convs(net)
