@@ -41,7 +41,8 @@ def test_experiment_cited_by_several_tables_is_trained_once(plan):
 def test_resolve_applies_scale_and_synthetic_data(plan):
     spec = plan.resolve("v1_ct_8f")
     assert spec["name"] == "v1_ct_8f"
-    assert spec["model"]["backbone"] == "resnet26" and spec["model"]["base_width"] == 16
+    assert spec["model"]["backbone"] == "resnet26"
+    assert spec["model"]["base_width"] == load("config.yaml")["scale"]["model"]["base_width"] != 64
     assert spec["model"]["pretrained"] is None and spec["train"]["optimizer"] == "adamw"
     assert spec["model"]["ct"] == {"sub_dims": 2, "kernels": [3, 3], "connection": "parallel",
                                    "pointwise": True, "excitation": "te"}
