@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from ctnet.data.synthetic import make_synthetic
-from helpers import workflow_copy
+from helpers import job_counts, workflow_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -196,6 +196,10 @@ def test_released_weights_fill_table3_rows_without_training(tmp_path):
     model = build_model(Plan(smoke, root=work).resolve("v1_ct_8f")["model"], 4)
     (work / "released").mkdir()
     save_official(work / "released/ct_net_8f.pth.tar", official_state_dict(model))
+
+    # No training builds the lists first: a test of released weights must ask for them itself.
+    plan = run(work, "results/scores/v1_ct_8f/1x1.npz", "--dry-run", *released)
+    assert job_counts(plan)["build_lists"] == 1
 
     run(work, "table3", "--cores", "2", *released)
     assert not (work / "results/train/v1_ct_8f").exists()

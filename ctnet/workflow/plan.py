@@ -77,12 +77,16 @@ class Plan:
                        if "ensemble" in row and self.row_is_run(row)})
 
     # ------------------------------------------------------------------ experiments
+    def data_lists(self, exp):
+        """The list files (train, val, classes) of the data that `exp` trains and tests on."""
+        return list(self.data.lists(self.resolver.source_of(exp)).values())
+
     def experiment_inputs(self, run):
         """What training `run` reads besides its experiment file: the lists, and the weights it fine-tunes (the
         parent's run of the same seed)."""
         exp, seed = paths.parse_run(run)
         entry = self.catalogue["experiments"][exp]
-        inputs = list(self.data.lists(self.resolver.source_of(exp)).values())
+        inputs = self.data_lists(exp)
         if "init_from" in entry:
             inputs.append(self.weights(entry["init_from"], seed))
         return inputs

@@ -5,6 +5,8 @@ rule test:
     input:
         experiment=lambda w: paths.EXPERIMENT.format(exp=paths.parse_run(w.run)[0]),
         checkpoint=lambda w: PLAN.run_weights(w.run),
+        # Released weights (`weights:`) have no training upstream to build the lists first.
+        lists=lambda w: PLAN.data_lists(paths.parse_run(w.run)[0]),
     output:
         scores=paths.pattern(paths.SCORES, ext="npz"),
         summary=paths.pattern(paths.SCORES, ext="json"),
