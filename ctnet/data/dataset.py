@@ -119,8 +119,6 @@ class VideoFrameDataset(Dataset):
 
     def _decode(self, entry: ListEntry, indices: np.ndarray) -> list[torch.Tensor]:
         """The frames at 0-based ``indices``, read from disk and decoded: uint8 ``(3, H, W)`` each."""
-        if not len(indices):
-            return []
         folder = self.frames_root / entry.frame_dir
         # Pillow, not torchvision's decoder: both wrap libjpeg-turbo and give the same pixels, and importing
         # torchvision costs every training and test process about 4 s of CPU (it loads torch._dynamo), more than

@@ -218,12 +218,6 @@ def trainings_of(plan, tables):
     return sorted(needed)
 
 
-def tests_of(plan, tables):
-    """The test jobs the tables need, (experiment, protocol): an experiment that another's training serves is
-    tested as that one (`Plan.run_scores`: the same weights score the same videos alike)."""
-    return sorted({(plan.trained_as(exp), protocol) for exp, protocol in plan.tests(tables)})
-
-
 def cluster_jobs(plan, trainings, tests):
     """SLURM jobs per rule, as the plan creates them: one per extraction shard, source list, training run, test
     run, fusion run and imported checkpoint, and one job for every FLOPs count (localrules are left out)."""
@@ -269,7 +263,7 @@ def throughput_needs(plan):
         need(exp, spec["data"]["train_size"], "train")
         if spec["train"]["eval_every"]:
             need(exp, spec["data"]["train_size"], "test")
-    for exp, protocol in tests_of(plan, plan.tables):
+    for exp, protocol in plan.test_jobs(plan.tables):
         proto = work.spec(exp)["protocols"][protocol]
         need(exp, proto["size"], "test", proto["views_per_batch"])
     for row in needs.values():
@@ -292,10 +286,10 @@ def cost_plan(plan):
     """Everything the cost table needs from the plan, as plain data (paths.COST_PLAN)."""
     work = work_of(plan)
     tables = {table: {"trainings": trainings_of(plan, [table]),
-                      "tests": [list(pair) for pair in tests_of(plan, [table])]}
+                      "tests": [list(pair) for pair in plan.test_jobs([table])]}
               for table in plan.tables}
     trainings = sorted({exp for table in tables.values() for exp in table["trainings"]})
-    tests = tests_of(plan, plan.tables)
+    tests = plan.test_jobs(plan.tables)
     jobs, owners = cluster_jobs(plan, trainings, tests)
     config = Path(plan.config_path)
     if config.is_absolute() and config.is_relative_to(plan.root.resolve()):

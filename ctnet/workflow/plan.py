@@ -136,12 +136,16 @@ class Plan:
     def ensemble_scores(self, run, ext="json"):
         return paths.FUSED.format(run=run, ext=ext)
 
+    def test_jobs(self, tables=None):
+        """(experiment, protocol) of the test jobs `tables` need: an experiment that another's training serves is
+        tested as that one, whose files `run_scores` names."""
+        return sorted({(self.trained_as(exp), protocol) for exp, protocol in self.tests(tables)})
+
     def ensemble_members(self, run, ext="npz"):
         """The members' scores that one run of an ensemble fuses: each member's run of the same seed."""
         ens, seed = paths.parse_run(run)
         members = self.catalogue["ensembles"][ens]["members"]
-        return [self.scores(paths.run_name(self.trained_as(m["experiment"]), seed if self.seeded(m["experiment"])
-                                           else None), m["protocol"], ext) for m in members]
+        return [self.scores(self.run_of(m["experiment"], seed), m["protocol"], ext) for m in members]
 
     def ensemble_weights(self, run):
         ens, _ = paths.parse_run(run)
@@ -163,13 +167,17 @@ class Plan:
         """Experiment -> official checkpoint, for the experiments tested with imported weights (never trained)."""
         return self.config.get("weights", {})
 
+    def run_of(self, exp, seed=None):
+        """The run that serves `exp` for `seed`: that seed's run of the experiment whose training serves it, or its
+        single run where it is not seeded."""
+        return paths.run_name(self.trained_as(exp), seed if self.seeded(exp) else None)
+
     def weights(self, exp, seed=None):
         """The weights `exp` is tested with (and its fine-tunings start from): imported, or the final weights of
-        the run of `seed` of the experiment whose training serves it."""
+        `run_of(exp, seed)`."""
         if exp in self.given_weights:
             return paths.IMPORTED_WEIGHTS.format(exp=exp)
-        trained = self.trained_as(exp)
-        return paths.FINAL_WEIGHTS.format(run=paths.run_name(trained, seed if self.seeded(exp) else None))
+        return paths.FINAL_WEIGHTS.format(run=self.run_of(exp, seed))
 
     def run_weights(self, run):
         """The weights that the tests of `run` read."""
