@@ -4,8 +4,10 @@ those settings return, and a crafted or broken `.pt` file is refused with one li
 
 import logging
 import os
+import random
 import subprocess
 import sys
+import warnings
 
 import pytest
 import torch
@@ -78,7 +80,7 @@ def test_crafted_or_broken_checkpoint_is_refused_without_running_code(synthetic_
     crafted = tmp_path / "crafted.pt"
     torch.save({"model": {}, "payload": RunsCommand(f"touch {marker}")}, crafted)
     garbage = tmp_path / "garbage.pt"
-    garbage.write_bytes(os.urandom(4096))
+    garbage.write_bytes(random.Random(0).randbytes(4096))
     exp = write_experiment(tmp_path / "e.yaml", synthetic_lists)
 
     for checkpoint in (crafted, garbage):
@@ -100,3 +102,21 @@ def test_crafted_or_broken_checkpoint_is_refused_without_running_code(synthetic_
     with pytest.raises(RuntimeError, match="not a ctnet checkpoint"):
         Trainer(load_experiment(tuned), tmp_path / "run2", init_distributed("cpu"))
     assert not marker.exists()
+
+
+def test_any_garbage_is_an_unreadable_checkpoint_in_one_line(tmp_path):
+    # Random bytes make torch's unpickler fail in many ways (UnpicklingError, IndexError, KeyError,
+    # UnicodeDecodeError), some after a warning about an unknown pickle protocol: all are one error naming the file.
+    rng = random.Random(1)
+    path = tmp_path / "garbage.pt"
+    kinds = set()
+    for _ in range(400):
+        path.write_bytes(rng.randbytes(512))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(RuntimeError, match=f"^{path}: (unreadable|not a ctnet) checkpoint") as err:
+                load_checkpoint(path)
+        assert not caught, [str(w.message) for w in caught]
+        assert "\n" not in str(err.value)
+        kinds.add(type(err.value.__context__).__name__)
+    assert {"UnpicklingError", "IndexError", "KeyError"} <= kinds

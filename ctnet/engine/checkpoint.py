@@ -9,6 +9,7 @@ import hashlib
 import json
 import pickle
 import random
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,11 @@ def load_checkpoint(path, map_location="cpu"):
     """Load a checkpoint written by `save_checkpoint`: tensors and plain data only (weights_only)."""
     path = Path(path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # Random bytes read as a pickle header make torch warn about an unknown pickle protocol: the error
+            # below already says the file is unreadable, in one line.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: checkpoint not found; check --checkpoint / --ckpt-dir") from None
     except pickle.UnpicklingError:
@@ -87,7 +92,7 @@ def load_checkpoint(path, map_location="cpu"):
         raise RuntimeError(f"{path}: not a ctnet checkpoint (it is not a torch file of tensors and plain data, "
                            "and loading it otherwise could run code); pass a final.pt or last.pt written by "
                            "ctnet") from None
-    except (RuntimeError, EOFError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 -- garbage makes the unpickler raise IndexError, KeyError, ...
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise RuntimeError(f"{path}: unreadable checkpoint ({reason}); delete it to train this run from "
                            "scratch") from None
