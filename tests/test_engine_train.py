@@ -22,6 +22,7 @@ from ctnet.engine import test as run_test  # not named test_*: pytest would coll
 from ctnet.engine.checkpoint import load_checkpoint
 from ctnet.engine.distributed import cleanup_distributed, init_distributed
 from ctnet.engine.evaluator import predict_views
+from ctnet.engine.trainer import build_optimizer, parameter_groups
 from ctnet.models import build_model
 from helpers import NUM_CLASSES, ROOT, TINY_MODEL, run_train, write_experiment
 
@@ -200,3 +201,26 @@ def test_train_script_relaunches_itself_on_two_cpu_processes(synthetic_lists, tm
     assert "2 process(es), batch 4 per process" in log
     assert load_checkpoint(tmp_path / "run/final.pt")["epoch"] == 1
     assert "val_top1" in (tmp_path / "run/metrics.csv").read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_optimizer_steps_all_tensors_at_once_to_the_per_tensor_result(optimizer):
+    cfg = {"optimizer": optimizer, "momentum": 0.9}
+    models_, optimizers = [], []
+    for build in (lambda groups: build_optimizer(groups, cfg, 0.01),
+                  lambda groups: (torch.optim.AdamW(groups, lr=0.01, foreach=False) if optimizer == "adamw" else
+                                  torch.optim.SGD(groups, lr=0.01, momentum=0.9, foreach=False))):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
+                                    torch.nn.Linear(64, 2))
+        models_.append(model)
+        optimizers.append(build(parameter_groups(model, 1e-4)))
+    assert optimizers[0].defaults["foreach"] is True
+    torch.manual_seed(1)
+    for x in torch.randn(3, 5, 3, 6, 6):
+        for model, opt in zip(models_, optimizers):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    for fast, loop in zip(models_[0].parameters(), models_[1].parameters()):
+        assert torch.equal(fast, loop)
