@@ -9,8 +9,9 @@ there, so the figure includes creating `.venv/` and installing; CPU time is the 
 With `--run`, wall time is the span from the first job's start to the last job's end (no install) and CPU time is
 unknown. The machine (CPU model, cores) is printed with the figures, and the training and test rules' measured time
 beside the cost table's estimate for this repository's default configuration (ctnet.workflow.cost with its
-throughput file, docs/cost.md): the estimate counts model and loader time only, a job's measured time also its
-start-up (imports, building the model and the dataset, writing the outputs).
+throughput file, docs/cost.md): the estimate counts each job's start-up (Python, torch, the engine) and its clips'
+model and loader time on a core of its own; a measured job also builds the model and the dataset, writes its outputs
+and shares the machine with the other core's job.
 """
 
 import argparse

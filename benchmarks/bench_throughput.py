@@ -22,15 +22,18 @@ worth three forward passes (forward, gradients of inputs and of weights); such r
 The data side is measured on this machine's CPU in every mode, in CPU time on one core (one process, one thread):
 synthetic videos at the configuration's frame size (256 px at paper scale) are extracted to JPEG frames in a
 temporary folder and read through ctnet.data's datasets with the first training's data settings, for 8 and 16
-frames. The models need no dataset: paths of the configuration that do not exist yet are replaced by an empty
-stand-in. Rows print beside the TSN model of the same backbone, width and crop size (time per clip and GFLOPs as
+frames. So is each job's start-up, in CPU time: a fresh Python process that imports the engine (torch) and, for a
+training, builds an optimiser (which loads torch's compiler stack), the median of three. The models need no
+dataset: paths of the configuration that do not exist yet are replaced by an empty stand-in. Rows print beside the TSN model of the same backbone, width and crop size (time per clip and GFLOPs as
 multiples of TSN's). `--quick` is the CI size: one timed step, tiny loader samples.
 """
 
 import argparse
 import copy
+import resource
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -264,6 +267,29 @@ def measure_data(plan, args, folder, cpu):
     return rows, frame_bytes
 
 
+# What a job's process runs besides its clips: Python, torch and the engine (a training also builds its optimiser),
+# and the exit of scripts/train.py and scripts/test.py.
+STARTUP_CODE = {
+    "test": "import ctnet.engine.api",
+    "train": "import torch, ctnet.engine.api; torch.optim.AdamW([torch.zeros(1, requires_grad=True)])",
+}
+EXIT_CODE = "; from ctnet.process import exit_without_teardown; exit_without_teardown(0)"
+
+
+def child_cpu_seconds(code):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", code + EXIT_CODE], check=True, cwd=REPO)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def measure_startup(cpu, repeats=3):
+    """Seconds of CPU a training and a test job spend starting, the median of `repeats` fresh processes each."""
+    seconds = {f"{job}_seconds": round(statistics.median(child_cpu_seconds(code) for _ in range(repeats)), 2)
+               for job, code in STARTUP_CODE.items()}
+    return {**seconds, "cpu": cpu, "source": "measured"}
+
+
 # ---------------------------------------------------------------------------------------------- report
 def tsn_reference(rows, row):
     """The TSN row of the same backbone, width and crop size (the same frames when there is one)."""
@@ -277,7 +303,7 @@ def ratio(reference, value):
     return f"{reference / value:.2f}" if reference and value else "-"
 
 
-def report(rows, loaders):
+def report(rows, loaders, startup):
     print("| model | size | GFLOPs | train clips/s | test clips/s | train MB/clip | GFLOPs x TSN | train time x TSN "
           "| test time x TSN |\n|---|---|---|---|---|---|---|---|---|")
     for row in rows:
@@ -290,6 +316,7 @@ def report(rows, loaders):
     for row in loaders:
         print(f"{row['split']} loader, {row['frames']} frames of {row['frame_side']} px -> {row['size']} px: "
               f"{row['clips_per_s_per_core']} clips/s per core")
+    print(f"start-up of a job: training {startup['train_seconds']} s, test {startup['test_seconds']} s of CPU")
 
 
 def main(argv=None):
@@ -318,10 +345,11 @@ def main(argv=None):
             print(f"{key} at {size} px: {rows[-1]['train_clips_per_s']} / {rows[-1]['test_clips_per_s']} clips/s",
                   file=sys.stderr)
         loaders, frame_bytes = measure_data(plan, args, tmp / "frames", cpu)
-    report(rows, loaders)
+    startup = measure_startup(cpu, repeats=1 if args.quick else 3)
+    report(rows, loaders, startup)
     command = "python benchmarks/bench_throughput.py " + shlex.join(argv)
     document = {"command": command, "config": args.config, "basis": basis, "models": rows, "loaders": loaders,
-                "frame_bytes": frame_bytes}
+                "frame_bytes": frame_bytes, "startup": startup}
     header = f"# Throughput of {args.config}'s models and data loaders (docs/cost.md), written by:\n# {command}\n"
     write_text_atomic(args.out, header + yaml.safe_dump(document, sort_keys=False, width=120))
     print(f"wrote {args.out}: {len(rows)} models, {len(loaders)} loader figures")

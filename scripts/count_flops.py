@@ -11,6 +11,7 @@ import yaml
 
 from ctnet.atomic import write_json_atomic
 from ctnet.flops import count_model
+from ctnet.process import exit_without_teardown
 
 
 def parse_args(argv):
@@ -63,4 +64,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    exit_without_teardown(main())

@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from ctnet.engine import test
+from ctnet.process import exit_without_teardown
 
 
 def main(argv=None):
@@ -27,4 +28,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_teardown(main())

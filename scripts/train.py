@@ -12,6 +12,7 @@ import sys
 
 from ctnet.engine import NonFiniteLossError, TrainingInterrupted, train
 from ctnet.engine.distributed import launched_by_torchrun, torchrun_command
+from ctnet.process import exit_without_teardown
 
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
@@ -51,4 +52,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_without_teardown(main())

@@ -24,7 +24,8 @@ def small_config(tables, **changes):
     return config
 
 
-def write_throughput(path, plan, train=10.0, test=40.0, loader=40.0, source="measured", leave_out=()):
+def write_throughput(path, plan, train=10.0, test=40.0, loader=40.0, source="measured", leave_out=(),
+                     startup=(0.0, 0.0)):
     """A throughput file with one rate for every model the plan needs (but those of `leave_out`)."""
     models = [{"model": key, "frames": need["model"]["num_segments"], "size": size, "device": "test device",
                "source": source, "gflops": 1.0, "train_clips_per_s": train, "test_clips_per_s": test}
@@ -32,8 +33,9 @@ def write_throughput(path, plan, train=10.0, test=40.0, loader=40.0, source="mea
     loaders = [{"split": split, "frames": 8, "clips_per_s_per_core": loader, "cpu": "test CPU", "frame_side": 40}
                for split in ("train", "test")]
     frame_bytes = {"frame_side": 40, "bytes_per_frame": 1600, "cpu": "test CPU", "source": "measured"}
+    startup = {"train_seconds": startup[0], "test_seconds": startup[1], "cpu": "test CPU", "source": "measured"}
     path.write_text(yaml.safe_dump({"basis": f"{source} for the test", "models": models, "loaders": loaders,
-                                    "frame_bytes": frame_bytes}))
+                                    "frame_bytes": frame_bytes, "startup": startup}))
     return path
 
 
@@ -106,6 +108,23 @@ def test_seeds_multiply_trainings_and_tests(tmp_path):
     assert three["totals"]["train_hours"] == pytest.approx(3 * one["totals"]["train_hours"])
     assert three["totals"]["test_hours"] == pytest.approx(3 * one["totals"]["test_hours"])
     assert three["jobs"]["train"] == 3 * one["jobs"]["train"] and three["jobs"]["test"] == 3 * one["jobs"]["test"]
+
+
+def test_every_job_pays_its_start_up(tmp_path):
+    plan = Plan(small_config(["2e"]), root=ROOT, config_path="small.yaml")
+    cold, warm = (price(cost_plan(plan), Throughput(write_throughput(tmp_path / f"{name}.yaml", plan, startup=startup),
+                                                    "measure"))
+                  for name, startup in (("cold", (5.0, 3.0)), ("warm", (0.0, 0.0))))
+    for kind, seconds in (("trainings", 5.0), ("tests", 3.0)):
+        for slow, fast in zip(cold[kind], warm[kind]):
+            assert slow["wall_hours"] - fast["wall_hours"] == pytest.approx(seconds / 3600)
+    assert "5 s a training, 3 s a test, measured on test CPU" in render_markdown(cold)
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump({key: value for key, value in yaml.safe_load((tmp_path / "cold.yaml").read_text())
+                                   .items() if key != "startup"}))
+    with pytest.raises(ConfigError, match="^.*old.yaml: `startup:` is missing or not a dict; write the file with "
+                                          "`measure`$"):
+        Throughput(old, "measure")
 
 
 def test_estimated_speeds_are_labelled_as_estimates(tmp_path):

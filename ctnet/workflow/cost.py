@@ -30,7 +30,7 @@ from ctnet.model_spec import resolve_spec
 from ctnet.workflow.io import ConfigError, read_yaml
 
 # A training job's SLURM time limit: the estimated wall time of one run times this margin (a GFLOPs estimate is
-# rough, and start-up, checkpoints and a slow node come on top), and never under the floor.
+# rough, and checkpoints, contention and a slow node come on top), and never under the floor.
 RUNTIME_MARGIN = 1.5
 RUNTIME_FLOOR_MINUTES = 10
 
@@ -311,23 +311,26 @@ def cost_plan(plan):
 # ---------------------------------------------------------------------------------------------- the throughput
 class Throughput:
     """A throughput file: per (model, crop size) a device's training and test clips/s, the data loader's clips/s
-    per CPU core per split and frame count, and the bytes of one extracted frame."""
+    per CPU core per split and frame count, the bytes of one extracted frame, and the seconds a training and a
+    test job spend starting (Python, torch, the engine) before their first clip."""
 
     def __init__(self, path, command, root="."):
         self.path = str(path)
         self.command = command  # what measures the file again, for the errors
         data = read_yaml(Path(root) / path)
-        for key, kind in (("models", list), ("loaders", list), ("frame_bytes", dict)):
+        for key, kind in (("models", list), ("loaders", list), ("frame_bytes", dict), ("startup", dict)):
             if not isinstance(data.get(key), kind):
                 raise ConfigError(f"{self.path}: `{key}:` is missing or not a {kind.__name__}; write the file with "
                                   f"`{self.command}`")
         self.basis = data.get("basis", "")
         self.loaders = data["loaders"]
         self.frame_bytes = data["frame_bytes"]
+        self.startup = data["startup"]
         try:
             self.models = {(row["model"], row["size"]): row for row in data["models"]}
             self.bytes_per_pixel = self.frame_bytes["bytes_per_frame"] / self.frame_bytes["frame_side"] ** 2
-        except (KeyError, TypeError) as error:
+            self.startup_seconds = {job: float(self.startup[f"{job}_seconds"]) for job in ("train", "test")}
+        except (KeyError, TypeError, ValueError) as error:
             raise ConfigError(f"{self.path}: an entry lacks {error}; write the file with `{self.command}`") from None
 
     def model(self, key, size, figure, needed_by):
@@ -366,7 +369,7 @@ def price_training(entry, throughput, resources):
     row = throughput.model(entry["model"], entry["size"], "train_clips_per_s", entry["experiment"])
     loader = throughput.loader("train", entry["frames"])
     train_rate, bound = job_rate(row["train_clips_per_s"], loader, res["gpus"], res["cpus"], entry["workers"])
-    seconds = entry["epochs"] * entry["train_videos"] / train_rate
+    seconds = throughput.startup_seconds["train"] + entry["epochs"] * entry["train_videos"] / train_rate
     if entry["validations"]:
         val_row = throughput.model(entry["model"], entry["size"], "test_clips_per_s", entry["experiment"])
         val_rate, _ = job_rate(val_row["test_clips_per_s"], throughput.loader("test", entry["frames"]),
@@ -385,7 +388,7 @@ def price_test(entry, throughput, resources):
                            f"{entry['experiment']}, protocol {entry['protocol']}")
     rate, bound = job_rate(row["test_clips_per_s"], throughput.loader("test", entry["frames"]),
                            res["gpus"], res["cpus"], entry["workers"])
-    wall = entry["val_videos"] * entry["views"] / rate / 3600
+    wall = (throughput.startup_seconds["test"] + entry["val_videos"] * entry["views"] / rate) / 3600
     return {**entry, "clips_per_s": rate, "bound": bound, "source": row["source"], "device": row["device"],
             "wall_hours": wall, "device_hours": wall * (res["gpus"] or res["threads"]) * entry["runs"]}
 
@@ -436,6 +439,7 @@ def price(plan_data, throughput):
         "basis": throughput.basis,
         "frame_bytes": throughput.frame_bytes,
         "loaders": throughput.loaders,
+        "startup": throughput.startup,
         "trainings": list(trainings.values()),
         "tests": list(tests.values()),
         "tables": tables,
@@ -556,8 +560,10 @@ def render_markdown(cost):
            f"Speed: `{cost['throughput']}` ({cost['basis']}). Hours are device hours (GPU-hours: wall time x GPUs "
            "of the job)" + ("; figures marked (estimate) rest on estimated speeds, not measured ones"
                             if "estimate" in train_sources | test_sources else "") +
-           ". Video counts are those of the annotation files (or of the synthetic source's `generate:`). How each "
-           "figure is computed: docs/cost.md.", "",
+           ". Video counts are those of the annotation files (or of the synthetic source's `generate:`). Every "
+           f"job's hours include its start-up (Python, torch, the engine): {cost['startup']['train_seconds']:g} s "
+           f"a training, {cost['startup']['test_seconds']:g} s a test, measured on {cost['startup']['cpu']}. How "
+           "each figure is computed: docs/cost.md.", "",
            f"One training job: {resources['train']['gpus']} GPU(s), {resources['train']['cpus']} CPU(s); one test "
            f"job: {resources['test']['gpus']} GPU(s), {resources['test']['cpus']} CPU(s); {seeds} seed(s), every "
            "training and test once per seed.", "", "## Totals", "",
