@@ -108,6 +108,7 @@ def parameter_groups(model, weight_decay, head_lr_scale=None, lr=None):
                            "weight_decay": weight_decay if kind == "weight" else 0.0})
     return groups
 
+
 def build_optimizer(groups, cfg, lr):
     """AdamW or SGD with momentum (`train.optimizer`) over parameter `groups`, updating all tensors at once."""
     # torch steps CPU parameters one tensor at a time unless foreach is asked for: the multi-tensor update gives
