@@ -25,7 +25,8 @@ temporary folder and read through ctnet.data's datasets with the first training'
 frames. So is each job's start-up, in CPU time: a fresh Python process that imports the engine (torch) and, for a
 training, builds an optimiser (which loads torch's compiler stack), the median of three. The models need no
 dataset: paths of the configuration that do not exist yet are replaced by an empty stand-in. Rows print beside the
-TSN model of the same backbone, width and crop size (time per clip and GFLOPs as multiples of TSN's). `--quick` is the CI size: one timed step, tiny loader samples.
+TSN model of the same backbone, width and crop size (time per clip and GFLOPs as multiples of TSN's). `--quick` is
+the CI size: one timed step, tiny loader samples.
 """
 
 import argparse

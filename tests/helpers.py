@@ -19,9 +19,10 @@ NUM_CLASSES = 4  # left->right, right->left, top->bottom, bottom->top: only fram
 TINY_MODEL = {"backbone": "resnet50", "module": "ct", "num_segments": 4, "base_width": 8, "dropout": 0.0}
 
 
-def load_script(name):
-    """A program of scripts/ as a module, so its main(argv) runs in-process (no interpreter start-up per call)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+def load_script(name, folder="scripts"):
+    """A program of scripts/ (or benchmarks/) as a module, so its main(argv) runs in-process (no interpreter
+    start-up per call)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,17 +1,9 @@
 """The default-run benchmark reads Snakemake's job records and, with --fresh, leaves no clone behind unless asked."""
 
 import base64
-import importlib.util
 import json
 
-from helpers import ROOT
-
-
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("bench_default_run", ROOT / "benchmarks/bench_default_run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers import load_script
 
 
 def fake_run(clones):
@@ -29,7 +21,7 @@ def fake_run(clones):
 
 
 def test_fresh_run_reports_and_removes_its_temporary_clone(monkeypatch, capsys, tmp_path):
-    bench = load_benchmark()
+    bench = load_script("bench_default_run", folder="benchmarks")
     clones = []
     monkeypatch.setattr(bench, "fresh_run", fake_run(clones))
     assert bench.main(["--fresh"]) == 0

@@ -4,24 +4,20 @@ The numbers are copied from ../shared/paper/tables.yaml (the project never reads
 recovered GFLOPs. Tables 2b-2f count the CT-Module without TE and without the extra point-wise convolution, 2g adds
 them, Tables 3/4/6 are the full CT-Net (8/12/16/24 frames) at 256 x 256, 2h's first row the full CT-Net at 224.
 """
-import importlib.util
 import json
-import pathlib
 import shutil
 from functools import lru_cache
 
 import pytest
 import torch
 import yaml
+from helpers import load_script
 
 import ctnet.flops
 from ctnet.flops import count_flops
 from ctnet.models import build_model
 
-_CLI = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "count_flops.py"
-_spec = importlib.util.spec_from_file_location("count_flops_cli", _CLI)
-count_flops_cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(count_flops_cli)
+count_flops_cli = load_script("count_flops")
 
 PLAIN = {"pointwise": False, "excitation": None}  # the bare CT-Module of Tables 2b-2f
 FULL = {}  # the paper's full CT-Net (defaults)
