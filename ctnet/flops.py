@@ -6,6 +6,7 @@ from pathlib import Path
 import fvcore
 import torch
 from fvcore.nn import FlopCountAnalysis
+from torch import nn
 
 import ctnet.model_spec
 import ctnet.models
@@ -18,6 +19,11 @@ _COUNTING_CODE = [Path(__file__), Path(ctnet.model_spec.__file__),
                   *sorted(Path(ctnet.models.__file__).parent.glob("*.py"))]
 
 
+# Model settings that shape only the classifier or how training treats the model: models that differ only in these
+# (and in their class count) have the same trunk, traced once per process (FlopsCounter).
+_HEAD_SETTINGS = ("dropout", "dropout_on", "frozen_bn", "freeze_unreplaced")
+
+
 def count_flops(model, frames, size, views=1):
     """``{"gflops", "params_m", "trainable_params_m"}`` for ``views`` clips of ``frames`` frames at ``size``.
 
@@ -25,22 +31,53 @@ def count_flops(model, frames, size, views=1):
     (clips x crops). fvcore counts one multiply-add as one FLOP and includes BatchNorm; elementwise operations
     (ReLU, sigmoid, the additions) are not counted, as in the paper's numbers.
     """
-    was_training = model.training
-    model.eval()
-    clip = torch.zeros(1, 3, frames, size, size)
-    try:
-        with torch.no_grad():
-            analysis = FlopCountAnalysis(model, clip)
-            analysis.unsupported_ops_warnings(False)
-            analysis.uncalled_modules_warnings(False)
-            gflops = analysis.total() / 1e9
-    finally:
-        model.train(was_training)
+    flops = trunk_flops(model, frames, size) + head_flops(model, frames, size)
     return {
-        "gflops": gflops * views,
+        "gflops": flops / 1e9 * views,
         "params_m": count_parameters(model) / 1e6,
         "trainable_params_m": count_parameters(model, trainable_only=True) / 1e6,
     }
+
+
+def trunk_flops(model, frames, size):
+    """fvcore's count of ``model.backbone`` on one clip, ``frames`` images of ``size`` x ``size``: the whole model's
+    count but for its head."""
+    return _traced_flops(model.backbone, torch.zeros(frames, 3, size, size))  # the (N*T, 3, H, W) it is given
+
+
+def head_flops(model, frames, size):
+    """fvcore's count of the model's forward on one clip with the trunk's work left out: the temporal consensus and
+    the classifier, as the model's own forward does them."""
+    backbone = model.backbone
+    model.backbone = _Features(backbone.out_channels)
+    try:
+        return _traced_flops(model, torch.zeros(1, 3, frames, size, size))
+    finally:
+        model.backbone = backbone
+
+
+class _Features(nn.Module):
+    """Stands in for a trunk: features of the right shape, ``(N*T, F)``, from no counted work."""
+
+    def __init__(self, out_channels):
+        super().__init__()
+        self.out_channels = out_channels
+
+    def forward(self, x):
+        return x.new_zeros(x.shape[0], self.out_channels)
+
+
+def _traced_flops(module, inputs):
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            analysis = FlopCountAnalysis(module, inputs)
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            return analysis.total()
+    finally:
+        module.train(was_training)
 
 
 def count_digest(spec, num_classes, size):
@@ -51,17 +88,35 @@ def count_digest(spec, num_classes, size):
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def count_model(spec, num_classes, size, cache_dir=None):
-    """One view of the model that ``spec`` describes, with ``num_classes`` outputs, at ``size``: ``count_flops``'s
-    figures and ``frames``. Its weights do not change the count, so ``pretrained`` is ignored (the file need not
-    exist). With ``cache_dir`` the count is kept there under its ``count_digest``, and an unchanged model is
-    neither built nor traced again. Raises ValueError for a bad spec."""
-    spec = dict(spec, pretrained=None)
-    cached = Path(cache_dir) / f"{count_digest(spec, num_classes, size)}.json" if cache_dir else None
-    if cached is not None and cached.exists():
-        return json.loads(cached.read_text())
-    model = build_model(spec, num_classes)
-    result = dict(count_flops(model, model.num_segments, size), frames=model.num_segments)
-    if cached is not None:
-        write_json_atomic(cached, result)
-    return result
+class FlopsCounter:
+    """Counts models one after another (``count``), tracing each distinct trunk once: rows that differ only in the
+    class count or the classifier's dropout (a Kinetics model and its UCF101 and HMDB51 fine-tunings) share it."""
+
+    def __init__(self, cache_dir=None):
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self._trunks = {}  # (trunk settings, frames, size) -> FLOPs
+
+    def count(self, spec, num_classes, size):
+        """One view of the model that ``spec`` describes, with ``num_classes`` outputs, at ``size``:
+        ``count_flops``'s figures and ``frames``. Its weights do not change the count, so ``pretrained`` is ignored
+        (the file need not exist). With a ``cache_dir`` the count is kept there under its ``count_digest``, and an
+        unchanged model is neither built nor traced again. Raises ValueError for a bad spec."""
+        spec = dict(spec, pretrained=None)
+        cached = self.cache_dir / f"{count_digest(spec, num_classes, size)}.json" if self.cache_dir else None
+        if cached is not None and cached.exists():
+            return json.loads(cached.read_text())
+        model = build_model(spec, num_classes)
+        frames = model.num_segments
+        trunk = {key: value for key, value in model.spec.items() if key not in _HEAD_SETTINGS}
+        key = (json.dumps(trunk, sort_keys=True), frames, size)
+        if key not in self._trunks:
+            self._trunks[key] = trunk_flops(model, frames, size)
+        result = {
+            "gflops": (self._trunks[key] + head_flops(model, frames, size)) / 1e9,
+            "params_m": count_parameters(model) / 1e6,
+            "trainable_params_m": count_parameters(model, trainable_only=True) / 1e6,
+            "frames": frames,
+        }
+        if cached is not None:
+            write_json_atomic(cached, result)
+        return result

@@ -10,7 +10,7 @@ import sys
 import yaml
 
 from ctnet.atomic import write_json_atomic
-from ctnet.flops import count_model
+from ctnet.flops import FlopsCounter
 from ctnet.process import exit_without_teardown
 
 
@@ -52,9 +52,10 @@ def main(argv=None):
     args = parse_args(argv)
     # Every experiment is read before the first (slow) count, so that a bad file fails the job at once.
     specs = {experiment: read_model_spec(experiment) for experiment, _, _, _ in args.count}
+    counter = FlopsCounter(args.cache)
     for experiment, num_classes, size, out in args.count:
         try:
-            result = count_model(specs[experiment], num_classes, size, args.cache)
+            result = counter.count(specs[experiment], num_classes, size)
         except ValueError as error:
             raise SystemExit(f"{experiment}: {error}")
         result.update(gflops=result["gflops"] * args.views, size=size, views=args.views)

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 import ctnet.data.dataset as dataset_module
-from ctnet.data.dataset import VideoFrameDataset
+from ctnet.data.dataset import VideoFrameDataset, decode_image
 from ctnet.data.transforms import TrainTransform
 
 FRAMES = 6
@@ -83,6 +83,19 @@ def test_frames_are_torchvisions_decoding_of_the_files(frames_root):
     entry = dataset.entries[1]
     files = [io.read_file(str(frames_root / "b" / f"img_{n:05d}.jpg")) for n in (1, 4)]
     assert torch.equal(dataset.load_frames(entry, np.array([0, 3])), torch.stack(io.decode_jpeg(files)))
+
+
+@pytest.mark.parametrize("mode, suffix", [("RGB", "jpg"), ("L", "jpg"), ("CMYK", "jpg"), ("RGB", "png")])
+def test_every_frame_format_gives_pillows_rgb_pixels(tmp_path, mode, suffix):
+    """JPEG in YCbCr or grey is decoded by libjpeg-turbo through simplejpeg; CMYK JPEG (whose conversion differs)
+    and other formats by Pillow: Pillow's RGB pixels either way."""
+    path = tmp_path / f"frame.{suffix}"
+    pixels = np.random.default_rng(0).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    Image.fromarray(pixels).convert(mode).save(path)
+    with Image.open(path) as image:
+        expected = np.array(image.convert("RGB"))
+    decoded = decode_image(path)
+    assert decoded.dtype == np.uint8 and np.array_equal(decoded, expected)
 
 
 def test_a_missing_frame_names_the_file_and_the_fix(frames_root):

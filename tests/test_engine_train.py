@@ -224,3 +224,29 @@ def test_optimizer_steps_all_tensors_at_once_to_the_per_tensor_result(optimizer)
             opt.step()
     for fast, loop in zip(models_[0].parameters(), models_[1].parameters()):
         assert torch.equal(fast, loop)
+
+
+def test_deterministic_training_skips_nan_filling_and_keeps_the_weights(synthetic_lists, tmp_path):
+    """Deterministic mode fills each new tensor with NaN unless told not to; the trainer turns that off, and a
+    CT-Net trains to the same weights bit for bit either way (a kernel reading unwritten memory would differ)."""
+    torch.utils.deterministic.fill_uninitialized_memory = True
+    Trainer(load_experiment(write_experiment(tmp_path / "e.yaml", synthetic_lists)), tmp_path / "run",
+            init_distributed("cpu"))
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.utils.deterministic.fill_uninitialized_memory is False
+    weights = []
+    try:
+        for fill in (True, False):
+            torch.utils.deterministic.fill_uninitialized_memory = fill
+            torch.manual_seed(0)
+            model = build_model(TINY_MODEL, NUM_CLASSES)
+            optimizer = build_optimizer(parameter_groups(model, 1e-4), {"optimizer": "adamw"}, 0.01)
+            torch.manual_seed(1)
+            for x in torch.randn(3, 2, 3, 4, 32, 32):
+                optimizer.zero_grad()
+                model(x).logsumexp(1).mean().backward()
+                optimizer.step()
+            weights.append(model.state_dict())
+    finally:
+        torch.utils.deterministic.fill_uninitialized_memory = False
+    assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])

@@ -11,10 +11,11 @@ from functools import lru_cache
 import pytest
 import torch
 import yaml
+from fvcore.nn import FlopCountAnalysis
 from helpers import load_script
 
 import ctnet.flops
-from ctnet.flops import count_flops
+from ctnet.flops import FlopsCounter, count_flops, trunk_flops
 from ctnet.models import build_model
 
 count_flops_cli = load_script("count_flops")
@@ -181,3 +182,29 @@ def test_counts_of_other_code_are_not_reused(tmp_path, monkeypatch):
     assert ctnet.flops.count_digest(dict(TINY), 5, 64) == before
     code.write_text("another way\n")
     assert ctnet.flops.count_digest(TINY, 5, 64) != before
+
+
+def whole_model_flops(model, size):
+    """fvcore's count of the whole model in one trace, as the counter counted before it split trunk and head."""
+    analysis = FlopCountAnalysis(model.eval(), torch.zeros(1, 3, model.num_segments, size, size))
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    return analysis.total()
+
+
+def test_counter_traces_a_shared_trunk_once_and_counts_each_head(monkeypatch):
+    """A Kinetics model and its fine-tunings differ in classes and dropout only: their trunk is traced once, and each
+    count is still the one-trace count of its whole model, also where the classifier runs on every frame."""
+    traced = []
+
+    def tracing(model, frames, size):
+        traced.append(model.spec["module"])
+        return trunk_flops(model, frames, size)
+    monkeypatch.setattr(ctnet.flops, "trunk_flops", tracing)
+    counter = FlopsCounter()
+    rows = [(dict(TINY, module="ct"), 400), (dict(TINY, module="ct", dropout=0.5), 101),
+            (dict(TINY, module="ct", dropout_on="frames"), 51), (dict(TINY, module="tsn"), 400)]
+    for row, classes in rows:
+        assert counter.count(row, classes, 64)["gflops"] == whole_model_flops(build_model(row, classes), 64) / 1e9
+    assert traced == ["ct", "tsn"]
+    assert counter.count(dict(TINY, module="ct"), 400, 96)["frames"] == 4 and traced == ["ct", "tsn", "ct"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+import simplejpeg
 import torch
 from PIL import Image
 from torch.utils.data import Dataset, get_worker_info
@@ -55,6 +56,28 @@ def read_classes(path: str | Path) -> list[str]:
     if not classes:
         raise ValueError(f"{path} holds no class names; rebuild it with scripts/build_lists.py")
     return classes
+
+
+# JPEG colour spaces whose RGB conversion is the same in libjpeg-turbo and Pillow; CMYK and YCCK differ.
+_PLAIN_JPEG_COLOURS = ("YCbCr", "Gray", "RGB")
+
+
+def decode_image(path: Path) -> np.ndarray:
+    """The RGB pixels of a frame file, uint8 ``(H, W, 3)``.
+
+    JPEG goes to libjpeg-turbo through simplejpeg, with its accurate DCT and upsampling: the same pixels as
+    torchvision's and Pillow's decoders (tests/test_data_frame_cache.py), in a third of Pillow's time on the small
+    frames of the CPU-scale run, where decoding is most of a training's data time. Other formats go to Pillow. Not
+    torchvision: importing it costs every training and test process about 4 s of CPU (it loads torch._dynamo).
+    """
+    data = path.read_bytes()
+    try:
+        if simplejpeg.is_jpeg(data) and simplejpeg.decode_jpeg_header(data)[2] in _PLAIN_JPEG_COLOURS:
+            return simplejpeg.decode_jpeg(data, colorspace="RGB")
+    except ValueError:
+        pass  # corrupt data: Pillow decodes what it can or raises its own error, as for any other file
+    with Image.open(path) as image:
+        return np.array(image.convert("RGB"))
 
 
 def seed_worker(worker_id: int) -> None:
@@ -120,15 +143,11 @@ class VideoFrameDataset(Dataset):
     def _decode(self, entry: ListEntry, indices: np.ndarray) -> list[torch.Tensor]:
         """The frames at 0-based ``indices``, read from disk and decoded: uint8 ``(3, H, W)`` each."""
         folder = self.frames_root / entry.frame_dir
-        # Pillow, not torchvision's decoder: both wrap libjpeg-turbo and give the same pixels, and importing
-        # torchvision costs every training and test process about 4 s of CPU (it loads torch._dynamo), more than
-        # a CPU-scale test spends on its model (docs/workflow.md, "Measured default run").
         frames = []
         for i in indices:
             path = folder / self.filename_tmpl.format(int(i) + 1)
             try:
-                with Image.open(path) as image:
-                    frames.append(torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1))
+                frames.append(torch.from_numpy(decode_image(path)).permute(2, 0, 1))
             except FileNotFoundError:
                 raise FileNotFoundError(f"{path} is missing (listed with {entry.num_frames} frames in "
                                         f"{self.list_file}); re-extract the frames or rebuild the list") from None
