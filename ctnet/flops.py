@@ -31,7 +31,10 @@ def count_flops(model, frames, size, views=1):
     (clips x crops). fvcore counts one multiply-add as one FLOP and includes BatchNorm; elementwise operations
     (ReLU, sigmoid, the additions) are not counted, as in the paper's numbers.
     """
-    flops = trunk_flops(model, frames, size) + head_flops(model, frames, size)
+    return _figures(model, trunk_flops(model, frames, size) + head_flops(model, frames, size), views)
+
+
+def _figures(model, flops, views=1):
     return {
         "gflops": flops / 1e9 * views,
         "params_m": count_parameters(model) / 1e6,
@@ -111,12 +114,7 @@ class FlopsCounter:
         key = (json.dumps(trunk, sort_keys=True), frames, size)
         if key not in self._trunks:
             self._trunks[key] = trunk_flops(model, frames, size)
-        result = {
-            "gflops": (self._trunks[key] + head_flops(model, frames, size)) / 1e9,
-            "params_m": count_parameters(model) / 1e6,
-            "trainable_params_m": count_parameters(model, trainable_only=True) / 1e6,
-            "frames": frames,
-        }
+        result = dict(_figures(model, self._trunks[key] + head_flops(model, frames, size)), frames=frames)
         if cached is not None:
             write_json_atomic(cached, result)
         return result
