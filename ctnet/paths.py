@@ -17,6 +17,9 @@ FRAMES = DATA + "/frames"
 MANIFEST = FRAMES + "/manifest{shard}.csv"
 MANIFEST_NAME = "manifest{shard}.csv"
 FAILURES_NAME = "failures{shard}.csv"
+# In every extracted video's frame folder: what made the frames (ctnet.data.extract.frames_stamp). Hidden and not
+# a .jpg, so nothing that counts or reads frames sees it.
+FRAMES_STAMP_NAME = ".stamp.json"
 LISTS = DATA + "/lists"
 LIST_FILES = {"train": LISTS + "/train.txt", "val": LISTS + "/val.txt", "classes": LISTS + "/classes.txt"}
 

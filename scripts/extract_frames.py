@@ -2,14 +2,17 @@
 """Extract JPEG frames from videos in the TSM layout: OUT/<video_id>/img_00001.jpg ...
 
 Writes OUT/manifest[.shard-I-of-N].csv (video_id,num_frames) and OUT/failures[...].csv (video_id,path,reason)
-and warns about each failed video; exits with status 1 only when more than --max-failed-fraction of the shard's
-videos failed (downloads always hold a few broken ones), after processing all the others; 2 on bad arguments or
-when --videos holds no videos. Re-running skips finished videos.
+and warns about each failed video; exits with status 1 when more than --max-failed-fraction of the shard's
+videos failed (downloads always hold a few broken ones), after processing all the others, and at once, with
+neither file, when frames cannot be written (a full disk); 2 on bad arguments or when --videos holds no videos.
+Re-running reuses a video's folder only when it was made from the same video file with the same settings, and
+logs how many folders were reused and why the others were extracted again.
 """
 import argparse
 import sys
+from collections import Counter
 
-from ctnet.data.extract import extract_videos, failures_exceed, output_names, parse_shard
+from ctnet.data.extract import FrameWriteError, extract_videos, failures_exceed, output_names, parse_shard
 
 
 def main(argv=None) -> int:
@@ -30,12 +33,21 @@ def main(argv=None) -> int:
         outcomes = extract_videos(args.videos, args.out, args.short_side, shard, args.workers, args.quality)
     except (ValueError, FileNotFoundError) as exc:
         parser.exit(2, f"extract_frames.py: error: {exc}\n")
+    except FrameWriteError as exc:
+        print(f"extract_frames.py: error: {exc}", file=sys.stderr)
+        return 1
     failed = [o for o in outcomes if o.reason]
     manifest, failures = output_names(shard)
     for outcome in failed:
         print(f"extract_frames.py: warning: {outcome.path}: {outcome.reason}", file=sys.stderr)
-    print(f"{len(outcomes) - len(failed)} videos extracted ({sum(o.num_frames for o in outcomes)} frames) "
-          f"-> {args.out}/{manifest}; {len(failed)} failed -> {args.out}/{failures}")
+    reused = sum(o.reused for o in outcomes)
+    print(f"{len(outcomes) - len(failed)} videos extracted ({reused} of them reused; "
+          f"{sum(o.num_frames for o in outcomes)} frames) -> {args.out}/{manifest}; "
+          f"{len(failed)} failed -> {args.out}/{failures}")
+    if reused:
+        print(f"{reused} frame folders reused: made from the same video files with the same settings")
+    for why, count in sorted(Counter(o.stale for o in outcomes if o.stale and not o.reason).items()):
+        print(f"{count} frame folders re-extracted: {why}")
     if failures_exceed(len(failed), len(outcomes), args.max_failed_fraction):
         print(f"extract_frames.py: error: {len(failed)} of {len(outcomes)} videos failed "
               f"({100 * len(failed) / len(outcomes):.1f}%), more than --max-failed-fraction "

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ctnet.data.extract import extract_video, extract_videos, failures_exceed, list_videos, parse_shard, read_manifests
+from ctnet import paths
+from ctnet.data.extract import (count_frames, extract_video, extract_videos, failures_exceed, list_videos, parse_shard,
+                                read_manifests)
 from ctnet.data.video import VideoDecodeError, decode_frames, encode_video, scaled_size
 from helpers import load_script
 
@@ -63,8 +65,9 @@ def test_extract_writes_tsm_layout_manifest_and_failures(videos, tmp_path):
     outcomes = extract_videos(videos, out, short_side=32, progress=False)
     assert {o.video_id: o.num_frames for o in outcomes if not o.reason} == \
         {"kin_000001_000011": 12, "ssv2_7": 9, "brush_hair_1": 7}
-    assert sorted(os.listdir(out / "ssv2_7"))[:2] == ["img_00001.jpg", "img_00002.jpg"]
-    assert len(os.listdir(out / "ssv2_7")) == 9
+    # The frames and the stamp of what made them
+    assert sorted(os.listdir(out / "ssv2_7")) == [paths.FRAMES_STAMP_NAME] + [f"img_{i:05d}.jpg" for i in range(1, 10)]
+    assert count_frames(out / "ssv2_7") == 9
     assert Image.open(out / "kin_000001_000011" / "img_00012.jpg").size == (43, 32)
     assert read_manifests(out) == {"kin_000001_000011": 12, "ssv2_7": 9, "brush_hair_1": 7}
     with open(out / "failures.csv", newline="") as f:

@@ -109,3 +109,25 @@ def test_training_and_testing_do_not_import_torchvision():
     code = ("import sys, ctnet.engine.api, ctnet.engine.trainer, ctnet.engine.evaluator, ctnet.data, ctnet.models; "
             "sys.exit('torchvision' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_truncated_frame_names_the_file_and_the_fix(frames_root):
+    """Pillow's "image file is truncated" named no file among a dataset's millions."""
+    path = frames_root / "b" / "img_00003.jpg"
+    path.write_bytes(path.read_bytes()[:-100])  # an interrupted write or copy
+    dataset = make_dataset(frames_root)
+    with pytest.raises(ValueError) as error:
+        dataset.load_frames(dataset.entries[1], np.array([0, 2]))
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"{path}: cannot decode the frame (image file is truncated")
+    assert f"delete {frames_root / 'b'} and rerun extract_frames" in message
+
+
+def test_a_frame_of_another_size_names_the_folder_both_sizes_and_the_fix(frames_root):
+    """torch.stack's "stack expects each tensor to be equal size" named no folder."""
+    Image.fromarray(np.zeros((SIDE, 2 * SIDE, 3), np.uint8)).save(frames_root / "a" / "img_00004.jpg")
+    dataset = make_dataset(frames_root)
+    with pytest.raises(ValueError) as error:
+        dataset.load_frames(dataset.entries[0], np.array([0, 3, 3]))
+    assert str(error.value) == (f"{frames_root / 'a'}: frame img_00004.jpg is 32x16 but img_00001.jpg is 16x16; the "
+                                "folder mixes frames of two extractions: delete it and rerun extract_frames")

@@ -69,6 +69,7 @@ def decode_image(path: Path) -> np.ndarray:
     torchvision's and Pillow's decoders (tests/test_data_frame_cache.py), in a third of Pillow's time on the small
     frames of the CPU-scale run, where decoding is most of a training's data time. Other formats go to Pillow. Not
     torchvision: importing it costs every training and test process about 4 s of CPU (it loads torch._dynamo).
+    A file that neither decodes (truncated, not an image) raises ``ValueError`` naming it and the fix.
     """
     data = path.read_bytes()
     try:
@@ -76,8 +77,12 @@ def decode_image(path: Path) -> np.ndarray:
             return simplejpeg.decode_jpeg(data, colorspace="RGB")
     except ValueError:
         pass  # corrupt data: Pillow decodes what it can or raises its own error, as for any other file
-    with Image.open(path) as image:
-        return np.array(image.convert("RGB"))
+    try:
+        with Image.open(path) as image:
+            return np.array(image.convert("RGB"))
+    except (OSError, ValueError) as exc:  # Pillow's errors name no file ("image file is truncated")
+        raise ValueError(f"{path}: cannot decode the frame ({exc}); re-extract its video: delete {path.parent} "
+                         "and rerun extract_frames (frames shipped as such: replace the file)") from None
 
 
 def seed_worker(worker_id: int) -> None:
@@ -138,6 +143,14 @@ class VideoFrameDataset(Dataset):
             if caching and self._cached_bytes + frame.numel() <= FRAME_CACHE_BYTES:
                 self._frame_cache[entry.frame_dir, int(unique[n])] = frame
                 self._cached_bytes += frame.numel()
+        first = frames[0]
+        for n, frame in enumerate(frames):
+            if frame.shape != first.shape:
+                # Frames of two extractions in one folder; torch.stack would only say "equal size", naming nothing.
+                this, other = (self.filename_tmpl.format(int(unique[k]) + 1) for k in (n, 0))
+                raise ValueError(f"{self.frames_root / entry.frame_dir}: frame {this} is "
+                                 f"{frame.shape[2]}x{frame.shape[1]} but {other} is {first.shape[2]}x{first.shape[1]}"
+                                 "; the folder mixes frames of two extractions: delete it and rerun extract_frames")
         return torch.stack(frames)[torch.from_numpy(inverse.reshape(-1))]
 
     def _decode(self, entry: ListEntry, indices: np.ndarray) -> list[torch.Tensor]:

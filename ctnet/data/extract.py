@@ -1,12 +1,16 @@
 """Frame extraction: videos -> ``<out>/<video_id>/img_00001.jpg ...`` (the TSM layout), a manifest and a
 failures list. Sharded (``shard=(i, n)``) so that each SLURM array task handles its own slice of a large
-dataset; re-runs skip finished videos; a video's folder only appears, by rename, once all its frames are written.
+dataset; a video's folder only appears, by rename, once all its frames are written, with a stamp of what made it
+(``frames_stamp``), and a re-run reuses a folder only when its stamp matches the video and settings of this run.
 A broken video never stops a shard: real downloads always hold some, so only a failed share above a threshold
-(``failures_exceed``) is an error.
+(``failures_exceed``) is an error. Frames that cannot be written (a full disk) stop the shard at once
+(``FrameWriteError``): every later video would fail the same way, and none of them is broken.
 """
 from __future__ import annotations
 
 import csv
+import errno
+import json
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +24,9 @@ from .video import VideoDecodeError, decode_frames
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".avi", ".mkv", ".mov", ".m4v", ".flv", ".3gp", ".mpg", ".mpeg"}
 FRAME_TMPL = "img_{:05d}.jpg"
+# Part of every stamp: raise it when a change of the extraction code makes other frames from the same video and
+# settings, so that folders of the older code are extracted again.
+FRAMES_FORMAT = 1
 
 
 class Outcome(NamedTuple):
@@ -27,6 +34,13 @@ class Outcome(NamedTuple):
     path: str
     num_frames: int  # 0 when it failed
     reason: str  # empty when it succeeded
+    reused: bool = False  # an existing folder made from the same video with the same settings
+    stale: str = ""  # why an existing folder was discarded and extracted again (``stale_reason``)
+
+
+class FrameWriteError(RuntimeError):
+    """Frames could not be written (full disk, quota, read-only or unwritable folder): fatal for the shard, never a
+    broken video. Its message is one line naming the folder and the fix."""
 
 
 def list_videos(videos: str | Path) -> list[Path]:
@@ -75,33 +89,104 @@ def failures_exceed(failed: int, total: int, max_fraction: float) -> bool:
 
 
 def count_frames(folder: Path, prefix: str = "img_") -> int:
-    """Number of frame files (``<prefix>NNNNN.jpg``) in a finished video folder."""
+    """Number of frame files (``<prefix>NNNNN.jpg``) in a finished video folder (its stamp is not one)."""
     with os.scandir(folder) as entries:
         return sum(1 for e in entries if e.name.startswith(prefix) and e.name.endswith(".jpg"))
 
 
+def frames_stamp(path: Path, short_side: int, quality: int) -> dict:
+    """What a frame folder is made from: its video (size and modification time) and the extraction settings.
+    Raises ``OSError`` when the video cannot be read."""
+    stat = path.stat()
+    # The path is for whoever reads the stamp, not compared: the same file reached by another path (a moved or
+    # re-mounted dataset) must not cost a re-extraction, and another file of the same id differs in size or time.
+    return {"format": FRAMES_FORMAT, "video": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "short_side": short_side, "quality": quality}
+
+
+def read_stamp(folder: Path) -> dict | None:
+    """The stamp of a finished frame folder; None when it has none (made by older code) or it is unreadable."""
+    try:
+        stamp = json.loads((folder / paths.FRAMES_STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return stamp if isinstance(stamp, dict) else None
+
+
+def stale_reason(old: dict | None, new: dict) -> str:
+    """Why a folder stamped ``old`` cannot stand for ``new`` (``frames_stamp``); empty when it can."""
+    if old is None:
+        return "no stamp (made by older code)"
+    if old.get("format") != new["format"]:
+        return "extraction code changed"
+    if (old.get("size"), old.get("mtime_ns")) != (new["size"], new["mtime_ns"]):
+        return "video changed"
+    changed = [f"{key} {old.get(key)} -> {new[key]}" for key in ("short_side", "quality") if old.get(key) != new[key]]
+    return f"other settings ({', '.join(changed)})" if changed else ""
+
+
+def _write_error(folder: Path, exc: OSError) -> FrameWriteError:
+    """The one-line error for frames that cannot be written to ``folder`` (the video's final folder)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free space (or point the source's frames: at a larger disk) and rerun"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "make the frames folder writable (or point the source's frames: at a writable one) and rerun"
+    else:
+        fix = "fix the cause and rerun"
+    return FrameWriteError(f"{folder}: cannot write frames: {exc.strerror or exc}; {fix}")
+
+
 def extract_video(path: str | Path, out_root: str | Path, short_side: int = 256, quality: int = 90) -> Outcome:
-    """Extract one video to ``out_root/<id>/``; an existing folder means done. Never raises for a bad video:
-    the reason goes into the returned ``Outcome``."""
+    """Extract one video to ``out_root/<id>/``. An existing folder is reused when its stamp matches this video and
+    these settings, else discarded and extracted again. Never raises for a bad video: the reason goes into the
+    returned ``Outcome``; raises ``FrameWriteError`` when the frames cannot be written."""
     path, out_root = Path(path), Path(out_root)
     video_id = path.stem
-    final = out_root / video_id
+    final, tmp = out_root / video_id, out_root / f".tmp_{video_id}"
+    try:
+        stamp = frames_stamp(path, short_side, quality)
+    except OSError as exc:  # a listed video that is gone or unreadable
+        return Outcome(video_id, str(path), 0, f"{type(exc).__name__}: {exc}".replace("\n", " "))
+    stale = ""
     if final.is_dir():
-        return Outcome(video_id, str(path), count_frames(final), "")
-    tmp = out_root / f".tmp_{video_id}"
-    # A leftover from a killed run of this shard (ids are unique, so no other shard writes here)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+        stale = stale_reason(read_stamp(final), stamp)
+        if not stale:
+            return Outcome(video_id, str(path), count_frames(final), "", reused=True)
+    try:
+        # A leftover from a killed run of this shard (ids are unique, so no other shard writes here)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if stale:
+            # Frames of other inputs go before extracting: under the final name they would be read as this
+            # video's, and on a nearly full disk their space is needed. Renamed first, so that a killed removal
+            # leaves no partial folder under the final name.
+            os.replace(final, tmp)
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise _write_error(final, exc) from None
     count = 0
     try:
         for count, frame in enumerate(decode_frames(path, short_side), 1):
-            frame.to_image().save(tmp / FRAME_TMPL.format(count), quality=quality)
-    except (VideoDecodeError, OSError) as exc:
+            image = frame.to_image()
+            try:
+                image.save(tmp / FRAME_TMPL.format(count), quality=quality)
+            except OSError as exc:
+                raise _write_error(final, exc) from None
+    except (VideoDecodeError, OSError) as exc:  # reading the video; writing raised FrameWriteError, not OSError
         shutil.rmtree(tmp, ignore_errors=True)
         reason = str(exc) if isinstance(exc, VideoDecodeError) else f"{type(exc).__name__}: {exc}"
-        return Outcome(video_id, str(path), 0, reason.replace("\n", " "))
-    os.replace(tmp, final)
-    return Outcome(video_id, str(path), count, "")
+        return Outcome(video_id, str(path), 0, reason.replace("\n", " "), stale=stale)
+    except FrameWriteError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        # Inside the folder before its rename: a folder never appears without the stamp of what made it.
+        (tmp / paths.FRAMES_STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
+        os.replace(tmp, final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(final, exc) from None
+    return Outcome(video_id, str(path), count, "", stale=stale)
 
 
 def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable]) -> None:
@@ -120,24 +205,32 @@ def output_names(shard: tuple[int, int]) -> tuple[str, str]:
 def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 256, shard: tuple[int, int] = (0, 1),
                    workers: int = 1, quality: int = 90, progress: bool = True) -> list[Outcome]:
     """Extract this shard's videos with ``workers`` processes; write ``out_root/manifest*.csv``
-    (``video_id,num_frames``) and ``out_root/failures*.csv`` (``video_id,path,reason``). Returns all outcomes."""
+    (``video_id,num_frames``) and ``out_root/failures*.csv`` (``video_id,path,reason``). Returns all outcomes.
+    Raises ``FrameWriteError`` when frames cannot be written, leaving neither file."""
     out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
     paths = list_videos(videos)[shard[0]::shard[1]]
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        # The files of an earlier run describe folders that this run may discard: a run that stops leaves none.
+        for name in output_names(shard):
+            (out_root / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise _write_error(out_root, exc) from None
     outcomes: list[Outcome] = []
-    bar = progress_bar(total=len(paths), desc=f"extracting shard {shard[0]}/{shard[1]}", unit="video",
-                       disable=not progress)
-    if workers <= 1:
-        for path in paths:
-            outcomes.append(extract_video(path, out_root, short_side, quality))
-            bar.update()
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for outcome in pool.map(extract_video, paths, [out_root] * len(paths), [short_side] * len(paths),
-                                    [quality] * len(paths), chunksize=4):
-                outcomes.append(outcome)
+    # Closed on an error too, so that the error's line in the log is a line of its own.
+    with progress_bar(total=len(paths), desc=f"extracting shard {shard[0]}/{shard[1]}", unit="video",
+                      disable=not progress) as bar:
+        if workers <= 1:
+            for path in paths:
+                outcomes.append(extract_video(path, out_root, short_side, quality))
                 bar.update()
-    bar.close()
+        else:
+            # A FrameWriteError of a worker comes back here; leaving the map cancels the videos not yet started.
+            with ProcessPoolExecutor(workers) as pool:
+                for outcome in pool.map(extract_video, paths, [out_root] * len(paths), [short_side] * len(paths),
+                                        [quality] * len(paths), chunksize=4):
+                    outcomes.append(outcome)
+                    bar.update()
     manifest, failures = output_names(shard)
     _write_csv(out_root / manifest, ["video_id", "num_frames"],
                ((o.video_id, o.num_frames) for o in outcomes if not o.reason))
