@@ -108,3 +108,19 @@ def test_a_full_disk_stops_the_job_and_loses_no_video(tmp_path, monkeypatch, cap
     with open(out / "failures.csv", newline="") as f:
         assert list(csv.DictReader(f)) == []
     assert f"{VIDEOS} videos extracted ({VIDEOS - 1} of them reused" in capsys.readouterr().out
+
+
+def test_manifests_of_another_shard_count_are_removed(tmp_path):
+    """build_lists reads every manifest of the frames folder: after the shard count changes (paper.yaml's 200
+    shards, then a rehearsal's 1), the old run's manifests must not describe the videos a second time."""
+    from ctnet.data.annotations import index_frames
+
+    out = tmp_path / "frames"
+    videos = _make(tmp_path / "raw", size=16, frames=4)
+    for index in range(2):
+        extract_videos(videos, out, short_side=0, shard=(index, 2), progress=False)
+    assert len(list(out.glob("manifest*.csv"))) == 2
+    (out / "manifest.shard-0-of-2.csv").write_text("video_id,num_frames\nghost,99\n")
+    extract_videos(videos, out, short_side=0, shard=(0, 1), progress=False)
+    assert sorted(p.name for p in out.glob("*.csv")) == ["failures.csv", "manifest.csv"]
+    assert set(index_frames(out)) == {str(i) for i in range(1, VIDEOS + 1)}

@@ -202,6 +202,23 @@ def output_names(shard: tuple[int, int]) -> tuple[str, str]:
     return paths.MANIFEST_NAME.format(shard=suffix), paths.FAILURES_NAME.format(shard=suffix)
 
 
+def other_shard_counts(out_root: Path, count: int) -> list[Path]:
+    """Manifests and failures lists of a run sharded into another number of jobs than ``count``: the lists
+    builder reads every manifest of the folder, so once the shard count changes they would describe videos twice
+    or with stale frame counts. The shards of one run all have the same count and never remove each other's."""
+    stale = []
+    for prefix in (paths.MANIFEST_NAME, paths.FAILURES_NAME):
+        head = prefix.split("{")[0]
+        for path in out_root.glob(f"{head}*.csv"):
+            try:
+                other = paths.parse_shard_suffix(path.name[len(head):-len(".csv")])[1]
+            except ValueError:
+                continue  # not a name the extraction writes
+            if other != count:
+                stale.append(path)
+    return stale
+
+
 def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 256, shard: tuple[int, int] = (0, 1),
                    workers: int = 1, quality: int = 90, progress: bool = True) -> list[Outcome]:
     """Extract this shard's videos with ``workers`` processes; write ``out_root/manifest*.csv``
@@ -214,6 +231,8 @@ def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 2
         # The files of an earlier run describe folders that this run may discard: a run that stops leaves none.
         for name in output_names(shard):
             (out_root / name).unlink(missing_ok=True)
+        for stale in other_shard_counts(out_root, shard[1]):
+            stale.unlink(missing_ok=True)
     except OSError as exc:
         raise _write_error(out_root, exc) from None
     outcomes: list[Outcome] = []
