@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Extract JPEG frames from videos in the TSM layout: OUT/<video_id>/img_00001.jpg ...
 
-Writes OUT/manifest[.shard-I-of-N].csv (video_id,num_frames) and OUT/failures[...].csv (video_id,path,reason)
+Writes OUT/manifest[.shard-I-of-N].csv (video_id,num_frames,made_from) and OUT/failures[...].csv (video_id,path,reason)
 and warns about each failed video; exits with status 1 when more than --max-failed-fraction of the shard's
 videos failed (downloads always hold a few broken ones), after processing all the others, and at once, with
 neither file, when frames cannot be written (a full disk); 2 on bad arguments or when --videos holds no videos.

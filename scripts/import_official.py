@@ -9,7 +9,6 @@ classifier, with classes stored as null (scripts/test.py checks the count agains
 """
 
 import argparse
-import pickle
 import sys
 from pathlib import Path
 
@@ -23,15 +22,8 @@ from ctnet.models.official import ctnet_name, load_official, official_to_ctnet
 
 
 def read_official(path):
-    """The official file's state dict and epoch; every failure as a one-line ValueError naming the file."""
-    try:
-        checkpoint = load_official(path)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        reason = next((line for line in lines if "GLOBAL" in line), lines[0] if lines else type(err).__name__)
-        raise ValueError(f"{path}: not a readable official checkpoint of tensors and plain data ({reason})") from None
+    """The official file's state dict and epoch; every failure as a one-line error naming the file."""
+    checkpoint = load_official(path)
     state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path}: no 'state_dict' of tensors; pass a checkpoint saved by the official main.py")

@@ -2,8 +2,9 @@
 """Train one resolved experiment: scripts/train.py --experiment E.yaml --out DIR [--ckpt-dir C] [--gpus N].
 
 With --gpus N > 1 (and not already under torchrun) the command re-executes itself as N processes on this node
-through torchrun. Exit status: 0 done, 2 bad input, 3 non-finite loss (last good checkpoint kept),
-128 + signal number after SIGTERM (143) or SIGUSR1 (138) once the checkpoint is saved.
+through torchrun. Exit status: 0 done, 2 bad input or a checkpoint that could not be written (a full disk), 3
+non-finite loss, 128 + signal number after SIGTERM (143) or SIGUSR1 (138) once the checkpoint is saved. Errors are
+one line on stderr, also appended to DIR/train.log, which keeps every attempt's log.
 """
 
 import argparse
@@ -12,6 +13,7 @@ import sys
 
 from ctnet.engine import NonFiniteLossError, TrainingInterrupted, train
 from ctnet.engine.distributed import launched_by_torchrun, torchrun_command
+from ctnet.engine.logs import log_to_file
 from ctnet.process import exit_without_teardown
 
 EXIT_BAD_INPUT = 2
@@ -43,12 +45,17 @@ def main(argv=None):
         print(stop, file=sys.stderr)
         return stop.exit_code
     except NonFiniteLossError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_NON_FINITE
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return fail(err, EXIT_NON_FINITE)
+    except (ValueError, OSError, RuntimeError) as err:  # OSError: also a checkpoint that found the disk full
+        return fail(err, EXIT_BAD_INPUT)
     return 0
+
+
+def fail(err, status):
+    """Print the one-line error, and append it to train.log: Snakemake deletes the job's log before a retry."""
+    print(f"error: {err}", file=sys.stderr)
+    log_to_file(str(err))
+    return status
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,9 +23,10 @@ from ctnet.engine import test as run_test  # not named test_*: pytest would coll
 from ctnet.engine.checkpoint import load_checkpoint
 from ctnet.engine.distributed import cleanup_distributed, init_distributed
 from ctnet.engine.evaluator import predict_views
+from ctnet.engine import trainer as trainer_module
 from ctnet.engine.trainer import build_optimizer, parameter_groups
 from ctnet.models import build_model
-from helpers import NUM_CLASSES, ROOT, TINY_MODEL, run_train, write_experiment
+from helpers import NUM_CLASSES, ROOT, TINY_MODEL, load_script, run_train, write_experiment
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -123,6 +125,34 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(synthetic_lists, t
     assert (kept["epoch"], kept["step_in_epoch"]) == (1, 0)
     assert all(torch.isfinite(v).all() for v in kept["model"].values() if v.is_floating_point())
     assert not (tmp_path / "run/final.pt").exists()
+
+
+def test_non_finite_loss_names_the_checkpoint_that_exists_and_train_log_keeps_every_attempt(
+        synthetic_lists, tmp_path, monkeypatch, capsys):
+    """Other settings whose loss is NaN at once: the first attempt keeps the earlier checkpoint aside, so none of
+    these settings exists and the error says so. A retry (Snakemake deletes the job's log first) appends to
+    train.log, which keeps both attempts, the kept-aside line and the error lines."""
+    script = load_script("train")
+    out, ckpt = tmp_path / "run", tmp_path / "ckpt"
+
+    def args(exp):
+        return ["--experiment", str(exp), "--out", str(out), "--ckpt-dir", str(ckpt), "--device", "cpu"]
+
+    assert script.main(args(write_experiment(tmp_path / "a.yaml", synthetic_lists, train_list="small.txt",
+                                             epochs=1))) == 0
+    digest = load_checkpoint(ckpt / "last.pt")["digest"]
+    other = write_experiment(tmp_path / "b.yaml", synthetic_lists, train_list="small.txt", epochs=1, lr=0.02)
+    monkeypatch.setattr(trainer_module, "F", SimpleNamespace(cross_entropy=lambda logits, _: logits.sum() * np.nan))
+    capsys.readouterr()
+    for _attempt in range(2):
+        assert script.main(args(other)) == 3
+    err = capsys.readouterr().err
+    assert err.count(f"no checkpoint of these settings exists ({ckpt / 'last.pt'}), so a rerun starts over") == 2
+    assert "last good checkpoint" not in err
+    log = (out / "train.log").read_text()
+    assert log.count(f"every attempt's log is appended to {out / 'train.log'}") == 3
+    assert log.count(f"kept as {ckpt / f'last.{digest}.pt'}") == 1
+    assert log.count("ERROR tiny: non-finite loss at epoch 1 step 1; no checkpoint") == 2
 
 
 def test_bad_experiment_is_a_one_line_error(tmp_path):

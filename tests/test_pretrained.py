@@ -1,5 +1,6 @@
 """Loading a torchvision ImageNet state dict (built here from a random torchvision model; nothing is downloaded)."""
 import logging
+import random
 
 import pytest
 import torch
@@ -43,8 +44,16 @@ def test_freeze_unreplaced_with_pretrained(resnet50_file):
 
 
 def test_bad_pretrained_inputs(tmp_path, resnet50_file):
-    with pytest.raises(FileNotFoundError, match="missing.pth does not exist"):
+    with pytest.raises(FileNotFoundError, match="missing.pth: no such file"):
         build_model({"pretrained": str(tmp_path / "missing.pth")}, 10)
+    with pytest.raises(ValueError, match=f"^model.pretrained: {tmp_path}: is a directory, not a weights file; "):
+        build_model({"pretrained": str(tmp_path)}, 10)
+    garbage = tmp_path / "garbage.pth"
+    for content in (b"", random.Random(0).randbytes(4096)):
+        garbage.write_bytes(content)
+        with pytest.raises(ValueError, match="garbage.pth: not a torch checkpoint") as err:
+            build_model({"pretrained": str(garbage)}, 10)
+        assert "\n" not in str(err.value) and "weights_only" not in str(err.value)
     bad = tmp_path / "bad.pth"
     torch.save({"epoch": 3}, bad)
     with pytest.raises(ValueError, match="not a state dict of tensors"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -36,6 +37,7 @@ class Outcome(NamedTuple):
     reason: str  # empty when it succeeded
     reused: bool = False  # an existing folder made from the same video with the same settings
     stale: str = ""  # why an existing folder was discarded and extracted again (``stale_reason``)
+    made_from: str = ""  # ``stamp_digest`` of the folder's stamp; empty when it failed
 
 
 class FrameWriteError(RuntimeError):
@@ -104,6 +106,13 @@ def frames_stamp(path: Path, short_side: int, quality: int) -> dict:
             "short_side": short_side, "quality": quality}
 
 
+def stamp_digest(stamp: dict) -> str:
+    """A short digest of what a frame folder was made from: its stamp without the path, which is not compared.
+    The manifests carry it, so that what reads them (a training's settings digest) sees re-extracted frames."""
+    made_from = {key: value for key, value in stamp.items() if key != "video"}
+    return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def read_stamp(folder: Path) -> dict | None:
     """The stamp of a finished frame folder; None when it has none (made by older code) or it is unreadable."""
     try:
@@ -151,7 +160,7 @@ def extract_video(path: str | Path, out_root: str | Path, short_side: int = 256,
     if final.is_dir():
         stale = stale_reason(read_stamp(final), stamp)
         if not stale:
-            return Outcome(video_id, str(path), count_frames(final), "", reused=True)
+            return Outcome(video_id, str(path), count_frames(final), "", reused=True, made_from=stamp_digest(stamp))
     try:
         # A leftover from a killed run of this shard (ids are unique, so no other shard writes here)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -186,7 +195,7 @@ def extract_video(path: str | Path, out_root: str | Path, short_side: int = 256,
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise _write_error(final, exc) from None
-    return Outcome(video_id, str(path), count, "", stale=stale)
+    return Outcome(video_id, str(path), count, "", stale=stale, made_from=stamp_digest(stamp))
 
 
 def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable]) -> None:
@@ -222,7 +231,7 @@ def other_shard_counts(out_root: Path, count: int) -> list[Path]:
 def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 256, shard: tuple[int, int] = (0, 1),
                    workers: int = 1, quality: int = 90, progress: bool = True) -> list[Outcome]:
     """Extract this shard's videos with ``workers`` processes; write ``out_root/manifest*.csv``
-    (``video_id,num_frames``) and ``out_root/failures*.csv`` (``video_id,path,reason``). Returns all outcomes.
+    (``video_id,num_frames,made_from``) and ``out_root/failures*.csv`` (``video_id,path,reason``). Returns all outcomes.
     Raises ``FrameWriteError`` when frames cannot be written, leaving neither file."""
     out_root = Path(out_root)
     paths = list_videos(videos)[shard[0]::shard[1]]
@@ -251,8 +260,8 @@ def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 2
                     outcomes.append(outcome)
                     bar.update()
     manifest, failures = output_names(shard)
-    _write_csv(out_root / manifest, ["video_id", "num_frames"],
-               ((o.video_id, o.num_frames) for o in outcomes if not o.reason))
+    _write_csv(out_root / manifest, ["video_id", "num_frames", "made_from"],
+               ((o.video_id, o.num_frames, o.made_from) for o in outcomes if not o.reason))
     _write_csv(out_root / failures, ["video_id", "path", "reason"],
                ((o.video_id, o.path, o.reason) for o in outcomes if o.reason))
     return outcomes

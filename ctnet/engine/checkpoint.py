@@ -5,10 +5,13 @@ crafted `.pt` file cannot run code when a checkpoint is resumed, tested or fine-
 digest of the settings that trained it (`settings_digest`), so that a run never continues from another's state.
 """
 
+import errno
 import hashlib
 import json
+import os
 import pickle
 import random
+import shutil
 import warnings
 from pathlib import Path
 
@@ -17,14 +20,57 @@ import torch
 
 from ctnet.atomic import atomic_path
 from ctnet.experiment import flatten
+from ctnet.model_spec import torchvision_version
 
 LAST_CHECKPOINT = "last.pt"
+# Files whose contents decide the weights, by section and key: the lists' video ids, frame counts and labels, the
+# class names, and local ImageNet weights. Their paths stay the same when the lists are rebuilt from other videos.
+INPUT_FILES = {"data": ("train_list", "val_list", "classes"), "model": ("pretrained",)}
+
+
+def file_digest(path):
+    """'sha256:' and the first 16 hex digits of the SHA-256 of the bytes of `path`."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return "sha256:" + sha.hexdigest()[:16]
+
+
+def input_contents(exp):
+    """{section: {key: file digest}} of the experiment's INPUT_FILES and its frames' manifests. A file not there yet (a val list no epoch
+    reads) is "missing", for the dataset that needs it to report; "torchvision:<version>" weights are no file."""
+    contents = {}
+    for section, keys in INPUT_FILES.items():
+        for key in keys:
+            path = exp[section].get(key)
+            if isinstance(path, str) and torchvision_version(path) is None:
+                contents.setdefault(section, {})[key] = file_digest(path) if os.path.isfile(path) else "missing"
+    frames = frames_digest(exp["data"].get("frames_root"))
+    if frames is not None:
+        contents.setdefault("data", {})["frames"] = frames
+    return contents
+
+
+def frames_digest(frames_root):
+    """The digest of the extraction manifests of `frames_root`, which name what made each frame folder
+    (`made_from`): re-extracted frames with the same ids and counts leave the lists unchanged but not these. None
+    for frames that were shipped extracted (no manifest)."""
+    manifests = sorted(Path(frames_root).glob("manifest*.csv")) if frames_root else []
+    if not manifests:
+        return None
+    sha = hashlib.sha256()
+    for path in manifests:
+        sha.update(path.name.encode() + b"\0" + path.read_bytes())
+    return "sha256:" + sha.hexdigest()[:16]
 
 
 def training_settings(exp, init_digest=None):
-    """What determines a training's weights: the resolved model, data and train sections, the seed, and the
-    digest of the weights it fine-tunes from (their path alone would not change when they are retrained)."""
+    """What determines a training's weights: the resolved model, data and train sections, the seed, the contents
+    of the files they name, and the digest of the weights it fine-tunes from (paths alone would not change when
+    the lists are rebuilt or the weights retrained)."""
     settings = {key: exp[key] for key in ("seed", "model", "data", "train")}
+    settings["contents"] = input_contents(exp)
     if init_digest is not None:
         settings["init_digest"] = init_digest
     return settings
@@ -71,9 +117,50 @@ def set_rng_state(state):
 
 
 def save_checkpoint(path, state):
-    """torch.save `state` to `path` through a temporary file, so a kill mid-write keeps the previous checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """torch.save `state` to `path` through a temporary file, so a kill mid-write keeps the previous checkpoint.
+
+    A failed write is one OSError naming `path`, the cause in plain words and the fix: on a full disk torch's
+    C++ writer raises a RuntimeError ("[enforce fail at inline_container.cc:...] unexpected pos ...") that says
+    neither.
+    """
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as err:
+        cause, full = write_failure(err, path.parent, state)
+        kept = f"the previous {path.name} is unchanged" if path.exists() else "nothing was written"
+        fix = f"free space in {path.parent}" if full else f"check that {path.parent} is writable"
+        raise OSError(f"{path}: could not write the checkpoint: {cause}; {kept}. {fix.capitalize()} and run the "
+                      "same command again") from err
+
+
+def write_failure(err, folder, state):
+    """(cause in plain words, whether the disk is full) of a failed torch.save into `folder`: the strerror of an
+    OSError in the chain; without one (torch's C++ writer has no errno), "No space left on device" when the folder
+    has less free space than the state's tensors need, else the first line of torch's message."""
+    cause = err
+    while cause is not None and not (isinstance(cause, OSError) and cause.errno):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return cause.strerror or os.strerror(cause.errno), cause.errno in (errno.ENOSPC, errno.EDQUOT)
+    free, needed = shutil.disk_usage(folder).free, tensor_bytes(state)
+    if free < needed + 2**20:  # the archive adds little beyond its tensors; a MiB covers the rest
+        return (f"{os.strerror(errno.ENOSPC)} ({free / 2**20:.1f} MiB free, about {needed / 2**20:.1f} MiB "
+                "needed)"), True
+    lines = str(err).strip().splitlines()
+    return (lines[0] if lines else type(err).__name__), False
+
+
+def tensor_bytes(value):
+    """Bytes of the tensors in a nest of dicts, lists and tuples."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(tensor_bytes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(tensor_bytes(item) for item in value)
+    return 0
 
 
 def load_checkpoint(path, map_location="cpu"):
@@ -87,6 +174,9 @@ def load_checkpoint(path, map_location="cpu"):
             return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: checkpoint not found; check --checkpoint / --ckpt-dir") from None
+    except IsADirectoryError:
+        raise RuntimeError(f"{path}: is a directory, not a checkpoint file; pass a final.pt or last.pt written by "
+                           "ctnet") from None
     except pickle.UnpicklingError:
         # torch's own message suggests loading unsafely: not advice to pass on for a file of unknown origin.
         raise RuntimeError(f"{path}: not a ctnet checkpoint (it is not a torch file of tensors and plain data, "
@@ -111,7 +201,8 @@ def load_finetune_weights(model, path):
 
     Tensors whose shape differs, the classifier of another dataset's class count, keep their fresh
     initialisation; any other mismatch (another architecture) is an error. Returns the names kept fresh and the
-    settings digest the weights were trained with (None for a file without one).
+    settings digest the weights were trained with, or for a file without one (imported official weights) the
+    digest of its bytes: either changes when the weights do.
     """
     own = model.state_dict()
     state = trained_state(path)
@@ -123,4 +214,4 @@ def load_finetune_weights(model, path):
                          f"{unexpected[:3]}); train.init_from must name a model with the same spec")
     fresh = [name for name, tensor in source.items() if tensor.shape != own[name].shape]
     model.load_state_dict({name: tensor for name, tensor in source.items() if name not in fresh}, strict=False)
-    return fresh, state.get("digest")
+    return fresh, state.get("digest") or file_digest(path)

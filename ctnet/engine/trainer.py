@@ -225,8 +225,8 @@ class Trainer:
 
     def save_best(self, weights):
         """Rank 0 writes `best.pt`: the weights of the best epoch so far (`self.best`), with this run's digest."""
-        save_checkpoint(self.best_path, {"experiment": self.exp["name"], "digest": self.digest, "model": weights,
-                                         **self.best})
+        save_checkpoint(self.best_path, {"experiment": self.exp["name"], "digest": self.digest,
+                                         "settings": self.settings, "model": weights, **self.best})
 
     def read_best(self):
         """`best.pt` if it holds this run's recorded best epoch, else None."""
@@ -334,9 +334,13 @@ class Trainer:
         loss = F.cross_entropy(logits.float(), labels)
         loss_value = loss.detach()
         if any_rank(not torch.isfinite(loss_value).item(), self.ctx):
+            # Name what is there: before the first save, or after a checkpoint of other settings was kept
+            # aside, no checkpoint of these settings exists.
+            kept = (f"the last good checkpoint {self.ckpt_path} is kept" if self.ckpt_path.exists() else
+                    f"no checkpoint of these settings exists ({self.ckpt_path}), so a rerun starts over")
             raise NonFiniteLossError(
                 f"{self.exp['name']}: non-finite loss at epoch {self.epoch + 1} step {self.step_in_epoch + 1}; "
-                f"the last good checkpoint {self.ckpt_path} is kept. Lower train.lr or check the data")
+                f"{kept}. Lower train.lr or check the data")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.cfg["clip_grad_norm"]:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ctnet.models.ct_module import CTModule
+from ctnet.models.pretrained import load_weights_file
 
 # (official pattern, ctnet template), applied in order to each name; named groups go through VALUES.
 RULES = [
@@ -111,6 +112,7 @@ def numpy_scalar_globals():
 
 
 def load_official(path):
-    """The official checkpoint at ``path``: weights_only, plus numpy floats; a crafted pickle is refused."""
-    with torch.serialization.safe_globals(numpy_scalar_globals()):
-        return torch.load(path, map_location="cpu", weights_only=True)
+    """The official checkpoint at ``path``: weights_only, plus numpy floats; a crafted pickle is refused. Every
+    failure is one line naming the file (``load_weights_file``)."""
+    return load_weights_file(path, "pass a checkpoint saved by the official main.py (e.g. ckpt.best.pth.tar)",
+                             allowed_globals=numpy_scalar_globals())

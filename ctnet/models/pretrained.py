@@ -1,6 +1,9 @@
 """Loading torchvision ImageNet state dicts into the 2D parts of a video backbone."""
 import logging
 import os
+import pickle
+import re
+import warnings
 
 import torch
 
@@ -21,6 +24,34 @@ def torchvision_weights(backbone_name, version):
     return weights[version]
 
 
+def load_weights_file(path, fix, prefix="", allowed_globals=()):
+    """torch.load(path, weights_only=True), with `allowed_globals` besides tensors and plain data.
+
+    Every failure is one line, "`prefix``path`: what is wrong; `fix`": no such file, a directory, a pickled object
+    that loading would have to run, or not a torch file at all. Never torch's advice to load again without
+    weights_only: that is how a crafted file runs code, and garbage would not load either way.
+    """
+    if os.path.isdir(path):
+        raise ValueError(f"{prefix}{path}: is a directory, not a weights file; {fix}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{prefix}{path}: no such file; {fix}")
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(list(allowed_globals)):
+            # Random bytes read as a pickle header make torch warn about the protocol: the error says it all.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        blocked = re.search(r"GLOBAL (\S+)", str(err))
+        if blocked is None:
+            raise ValueError(f"{prefix}{path}: not a torch checkpoint (truncated, or another kind of file); "
+                             f"{fix}") from None
+        raise ValueError(f"{prefix}{path}: holds a pickled {blocked[1]}, not tensors and plain data only, and "
+                         f"loading it could run code; {fix}") from None
+    except Exception:  # noqa: BLE001 -- garbage makes torch raise RuntimeError, EOFError, IndexError, KeyError, ...
+        raise ValueError(f"{prefix}{path}: not a torch checkpoint (truncated, or another kind of file); "
+                         f"{fix}") from None
+
+
 def read_state_dict(source, backbone_name):
     """A torchvision state dict from a local ``.pth`` path, or ``"torchvision:<version>"`` (e.g.
     ``torchvision:IMAGENET1K_V1``): that version from torchvision's weights API (downloaded once into its cache)."""
@@ -30,10 +61,8 @@ def read_state_dict(source, backbone_name):
     version = torchvision_version(source)
     if version is not None:
         return torchvision_weights(backbone_name, version).get_state_dict(progress=True)
-    if not os.path.isfile(source):
-        raise FileNotFoundError(f"model.pretrained: {source} does not exist; give a torchvision ImageNet state "
-                                "dict (.pth), 'torchvision:<version>' to download it, or null")
-    state = torch.load(source, map_location="cpu", weights_only=True)
+    state = load_weights_file(source, "give a torchvision ImageNet state dict (.pth), 'torchvision:<version>' to "
+                              "download it, or null", prefix="model.pretrained: ")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"model.pretrained: {source} is not a state dict of tensors; save it with "
                          "torch.save(torchvision_model.state_dict(), path)")
