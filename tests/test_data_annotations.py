@@ -98,6 +98,26 @@ def test_sthv2_class_is_the_template_without_brackets(tmp_path):
     assert splits.missing == {"train": ["6"], "val": []}
 
 
+def test_sthv2_reads_the_official_file_names(tmp_path):
+    """The download names its files something-something-v2-{labels,train,validation}.json (MMAction2's
+    tools/data/parse_file_list.py reads those); the synthetic dataset's labels.json, ... still parse."""
+    entry = {"id": "5", "label": "holding a pen", "template": "Holding [something]", "placeholders": ["a pen"]}
+    files = {"labels.json": json.dumps({"Holding something": "0"}), "train.json": json.dumps([entry]),
+             "validation.json": "[]"}
+    for prefix in ("something-something-v2-", ""):
+        ann = tmp_path / (prefix or "short")
+        ann.mkdir()
+        for name, text in files.items():
+            (ann / f"{prefix}{name}").write_text(text)
+        splits = parse_annotations("sthv2", ann, {"5": ("5", 40)})
+        assert splits.classes == ["Holding something"] and _triples(splits.records["train"]) == [("5", 40, 0)]
+    # With both present, the official file wins.
+    (ann / "something-something-v2-train.json").write_text("[]")
+    assert parse_annotations("sthv2", ann, {"5": ("5", 40)}).records["train"] == []
+    with pytest.raises(FileNotFoundError, match="something-something-v2-labels.json is missing"):
+        parse_annotations("sthv2", tmp_path, {})
+
+
 def test_ucf101_splits_and_zero_based_labels(tmp_path):
     ann = tmp_path / "ann"
     ann.mkdir()

@@ -206,10 +206,20 @@ def sthv2_class(template: str) -> str:
 SSV2_ENTRY = 'a list of {"id": ..., "label": ..., "template": ..., "placeholders": [...]} entries'
 
 
+def _sthv2_file(folder: Path, name: str) -> Path:
+    """``something-something-v2-<name>``, the name of the official download (and of MMAction2's
+    tools/data/parse_file_list.py), else ``<name>``, which the synthetic dataset writes."""
+    official = folder / f"something-something-v2-{name}"
+    if official.is_file() or not (folder / name).is_file():
+        return _require(official)
+    return folder / name
+
+
 def parse_sthv2(folder: Path, index: FrameIndex) -> Splits:
-    """Something-Something V2 (and the synthetic dataset): ``labels.json`` (``{class: "label"}``),
-    ``train.json`` / ``validation.json`` (``[{"id", "label", "template", "placeholders"}]``)."""
-    labels = folder / "labels.json"
+    """Something-Something V2 (and the synthetic dataset): ``something-something-v2-labels.json``
+    (``{class: "label"}``), ``-train.json`` / ``-validation.json`` (``[{"id", "label", "template",
+    "placeholders"}]``); the synthetic dataset's files lack the prefix (``labels.json``, ...)."""
+    labels = _sthv2_file(folder, "labels.json")
     label_of = {}
     for name, label in _load_json(labels, dict, '{"class name": "0-based label"}').items():
         try:
@@ -218,10 +228,10 @@ def parse_sthv2(folder: Path, index: FrameIndex) -> Splits:
             raise _malformed(str(labels), f"class {name!r} has label {label!r}", "an integer label") from None
     classes = [name for name, _ in sorted(label_of.items(), key=lambda kv: kv[1])]
     if [label_of[c] for c in classes] != list(range(len(classes))):
-        raise ValueError(f"{folder / 'labels.json'}: the labels must be 0..{len(classes) - 1} without gaps")
+        raise ValueError(f"{labels}: the labels must be 0..{len(classes) - 1} without gaps")
     items = {}
     for split, name in (("train", "train.json"), ("val", "validation.json")):
-        path = folder / name
+        path = _sthv2_file(folder, name)
         pairs = []
         for number, entry in enumerate(_load_json(path, list, SSV2_ENTRY), 1):
             if not isinstance(entry, dict) or "id" not in entry:
@@ -231,7 +241,7 @@ def parse_sthv2(folder: Path, index: FrameIndex) -> Splits:
             class_name = sthv2_class(entry["template"])
             if class_name not in label_of:
                 raise ValueError(f"{path}: video {entry['id']} has template {entry['template']!r}, whose class is "
-                                 "not in labels.json; use the files of one release")
+                                 f"not in {labels.name}; use the files of one release")
             pairs.append((str(entry["id"]), label_of[class_name]))
         items[split] = pairs
     return _assemble(classes, items, index)
