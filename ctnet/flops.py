@@ -12,6 +12,7 @@ import ctnet.model_spec
 import ctnet.models
 from ctnet.atomic import write_json_atomic
 from ctnet.models import build_model, count_parameters
+from ctnet.workflow.io import number_problem, read_cache
 
 # Besides the spec, the class count and the size, a count depends on the code that builds the model and counts it:
 # a cached count made by other code is not reused.
@@ -91,6 +92,23 @@ def count_digest(spec, num_classes, size):
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
+# The figures of a count, with number_problem's options for each: all above zero (the head always trains, so a
+# frozen trunk still leaves trainable parameters), the frames whole.
+_COUNT_FIGURES = {"gflops": {}, "params_m": {}, "trainable_params_m": {}, "frames": {"integer": True}}
+
+
+def _count_problem(count):
+    """What is wrong with a cached count (FlopsCounter), or None: it holds every figure of a count, and only those,
+    each a finite number above zero."""
+    if not isinstance(count, dict) or set(count) != set(_COUNT_FIGURES):
+        return f"not a mapping of {', '.join(_COUNT_FIGURES)}"
+    for key, checks in _COUNT_FIGURES.items():
+        problem = number_problem(count[key], **checks)
+        if problem:
+            return f"{key} is {count[key]!r}, {problem}"
+    return None
+
+
 class FlopsCounter:
     """Counts models one after another (``count``), tracing each distinct trunk once: rows that differ only in the
     class count or the classifier's dropout (a Kinetics model and its UCF101 and HMDB51 fine-tunings) share it."""
@@ -103,11 +121,14 @@ class FlopsCounter:
         """One view of the model that ``spec`` describes, with ``num_classes`` outputs, at ``size``:
         ``count_flops``'s figures and ``frames``. Its weights do not change the count, so ``pretrained`` is ignored
         (the file need not exist). With a ``cache_dir`` the count is kept there under its ``count_digest``, and an
-        unchanged model is neither built nor traced again. Raises ValueError for a bad spec."""
+        unchanged model is neither built nor traced again; a cached count that is unreadable or not a valid count is
+        counted again, with a warning naming the file, and rewritten. Raises ValueError for a bad spec."""
         spec = dict(spec, pretrained=None)
         cached = self.cache_dir / f"{count_digest(spec, num_classes, size)}.json" if self.cache_dir else None
-        if cached is not None and cached.exists():
-            return json.loads(cached.read_text())
+        if cached is not None:
+            result = read_cache(cached, _count_problem)
+            if result is not None:
+                return result
         model = build_model(spec, num_classes)
         frames = model.num_segments
         trunk = {key: value for key, value in model.spec.items() if key not in _HEAD_SETTINGS}

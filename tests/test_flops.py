@@ -173,6 +173,30 @@ def test_cached_counts_are_not_rebuilt(tmp_path, monkeypatch):
     assert built == ["ct", "tsn", "tsn", "ct"]  # another class count is another count
 
 
+def test_an_invalid_cached_count_is_counted_again(tmp_path, caplog):
+    """A cached count is checked before it is reused: one that is truncated, not finite, negative or of the wrong
+    shape is a one-line warning naming the cache file, counted again and rewritten (it used to go into the table as
+    `nan` or `-5.0`, or fail naming the experiment, on every rerun)."""
+    experiment = write_model(tmp_path / "e.yaml", **TINY)
+    out = tmp_path / "flops.json"
+    args = ["--count", experiment, "5", "64", str(out), "--cache", str(tmp_path / "cache")]
+    count_flops_cli.main(args)
+    [cached] = (tmp_path / "cache").iterdir()
+    counted, kept = out.read_text(), cached.read_text()
+    figures = json.loads(kept)
+    for bad, problem in ((kept[:20], "not valid JSON: "), ("", "not valid JSON: "),
+                         (json.dumps(dict(figures, gflops=float("nan"))), "gflops is nan, not a positive number"),
+                         (json.dumps(dict(figures, gflops=-5)), "gflops is -5, not a positive number"),
+                         (json.dumps(dict(figures, frames=4.5)), "frames is 4.5, not a positive integer"),
+                         (json.dumps({"gflops": 1.0}), "not a mapping of gflops, params_m"), ("[]", "not a mapping")):
+        cached.write_text(bad)
+        caplog.clear()
+        count_flops_cli.main(args)
+        assert out.read_text() == counted and cached.read_text() == kept
+        [warning] = [record.getMessage() for record in caplog.records]
+        assert warning.startswith(f"{cached}: cache ignored ({problem}") and "\n" not in warning
+
+
 def test_counts_of_other_code_are_not_reused(tmp_path, monkeypatch):
     code = tmp_path / "model.py"
     code.write_text("one way\n")

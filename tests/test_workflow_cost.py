@@ -1,7 +1,7 @@
 """The cost table (ctnet.workflow.cost, `snakemake cost`): hours = clips / clips per second on a small known case,
 shared trainings counted once, seeds multiplying, estimates labelled as such, a missing model as one line naming
-the command that measures it, the paper configuration priced in seconds, and training time limits from the same
-estimate."""
+the command that measures it, a bad number in the throughput file as one line naming it (in the dry run too), the
+paper configuration priced in seconds, and training time limits from the same estimate."""
 
 import csv
 import math
@@ -145,6 +145,47 @@ def test_a_model_missing_from_the_throughput_file_is_one_line_naming_the_command
     message = str(error.value)
     assert "\n" not in message and f"no train_clips_per_s for model {missing} at 32 px" in message
     assert f"experiment v1_tsn_8f); measure it with `{command}`" in message
+
+
+@pytest.mark.parametrize("section, key, value, problem", [
+    ("models", "train_clips_per_s", -5.0, "not a positive number"),  # priced a run at negative hours
+    ("models", "train_clips_per_s", math.nan, "not a positive number"),  # failed: cannot convert float NaN to integer
+    ("models", "test_clips_per_s", 0, "not a positive number"),  # was reported as missing
+    ("models", "gflops", -1.0, "not a positive number"),
+    ("models", "size", "32", "not a positive number"),
+    ("loaders", "clips_per_s_per_core", 0.0, "not a positive number"),
+    ("frame_bytes", "bytes_per_frame", math.inf, "not a positive number"),
+    ("startup", "train_seconds", -1.0, "not a number >= 0"),
+])
+def test_a_bad_number_in_the_throughput_file_is_one_line_naming_it(tmp_path, section, key, value, problem):
+    plan = Plan(small_config(["2e"]), root=ROOT, config_path="small.yaml")
+    path = write_throughput(tmp_path / "speed.yaml", plan)
+    data = yaml.safe_load(path.read_text())
+    entry = data[section][0] if isinstance(data[section], list) else data[section]
+    entry[key] = value
+    path.write_text(yaml.safe_dump(data))
+    where = {"models": f"models entry 1 (model {entry.get('model')})",
+             "loaders": "loaders entry 1 (split train)"}.get(section, section)
+    with pytest.raises(ConfigError) as error:
+        Throughput(path, "measure")
+    assert str(error.value) == (f"{path}: {where}: {key} is {value!r}, {problem}; correct it, or measure the file "
+                                "again with `measure`")
+
+
+def test_a_bad_throughput_file_fails_the_dry_run_with_its_line(tmp_path):
+    """The training jobs' time limits read the throughput file when the DAG is built: a NaN speed stops the dry run
+    with the line naming the file and the model, not with `cannot convert float NaN to integer`."""
+    work = workflow_copy(tmp_path)
+    path = work / "config/throughput/cpu-amd-epyc.yaml"
+    data = yaml.safe_load(path.read_text())
+    index, row = next((index, row) for index, row in enumerate(data["models"]) if row["model"].startswith("tsn-"))
+    row["train_clips_per_s"] = math.nan  # Table 2e trains TSN
+    path.write_text(yaml.safe_dump(data))
+    result = snakemake(work, "-n", "table2e")
+    assert result.returncode != 0
+    assert (f"config/throughput/cpu-amd-epyc.yaml: models entry {index + 1} (model {row['model']}): "
+            "train_clips_per_s is nan, not a positive number; correct it, or measure the file again with "
+            "`python benchmarks/bench_throughput.py") in result.stdout + result.stderr
 
 
 def test_train_runtime_comes_from_the_estimate(tmp_path):

@@ -15,7 +15,6 @@ loader (on a CPU job without loader workers the two take turns). Hours = clips /
 import csv
 import hashlib
 import io
-import json
 import math
 import os
 import weakref
@@ -27,7 +26,7 @@ from ctnet.data.registry import parse_annotations
 from ctnet.data.synthetic import VAL_FRACTION, split_sizes
 from ctnet.experiment import flatten, resolve_experiment
 from ctnet.model_spec import resolve_spec
-from ctnet.workflow.io import ConfigError, read_yaml
+from ctnet.workflow.io import ConfigError, number_problem, read_cache, read_yaml
 
 # A training job's SLURM time limit: the estimated wall time of one run times this margin (a GFLOPs estimate is
 # rough, and checkpoints, contention and a slow node come on top), and never under the floor.
@@ -131,7 +130,7 @@ class Work:
                            if entry.is_file())
         key = f"{spec['kind']} split {spec.get('split', 1)} {folder.resolve()}"
         cache_path = self.plan.root / paths.VIDEO_COUNTS
-        cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+        cache = read_cache(cache_path, video_counts_problem) or {}
         if cache.get(key, {}).get("stamp") != stamp:
             # An empty frame index: every annotated video comes back as missing, which is all a count needs.
             splits = parse_annotations(spec["kind"], folder, {}, spec.get("split", 1))
@@ -191,6 +190,22 @@ class Work:
         else:
             entry.update(frames_per_video=None, pixels=None, basis="unknown")
         return entry
+
+
+def video_counts_problem(cache):
+    """What is wrong with the video counts cached in paths.VIDEO_COUNTS (Work._annotated), or None: per annotation
+    folder its files' stamp and whole, non-negative counts of training and validation videos."""
+    if not isinstance(cache, dict):
+        return "not a mapping of annotation folders"
+    for key, entry in cache.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("stamp"), list)
+                and isinstance(entry.get("videos"), dict) and set(entry["videos"]) == {"train", "val"}):
+            return f"{key}: not a stamp with train and val counts"
+        for name, count in entry["videos"].items():
+            problem = number_problem(count, zero_ok=True, integer=True)
+            if problem:
+                return f"{key}: {name} videos {count!r}, {problem}"
+    return None
 
 
 _WORK = weakref.WeakKeyDictionary()
@@ -319,25 +334,50 @@ class Throughput:
         self.command = command  # what measures the file again, for the errors
         data = read_yaml(Path(root) / path)
         for key, kind in (("models", list), ("loaders", list), ("frame_bytes", dict), ("startup", dict)):
-            if not isinstance(data.get(key), kind):
+            if not isinstance(data, dict) or not isinstance(data.get(key), kind):
                 raise ConfigError(f"{self.path}: `{key}:` is missing or not a {kind.__name__}; write the file with "
                                   f"`{self.command}`")
         self.basis = data.get("basis", "")
-        self.loaders = data["loaders"]
-        self.frame_bytes = data["frame_bytes"]
-        self.startup = data["startup"]
-        try:
-            self.models = {(row["model"], row["size"]): row for row in data["models"]}
-            self.bytes_per_pixel = self.frame_bytes["bytes_per_frame"] / self.frame_bytes["frame_side"] ** 2
-            self.startup_seconds = {job: float(self.startup[f"{job}_seconds"]) for job in ("train", "test")}
-        except (KeyError, TypeError, ValueError) as error:
-            raise ConfigError(f"{self.path}: an entry lacks {error}; write the file with `{self.command}`") from None
+        # A model's speeds are null where the configuration that measured the file asked for none. A job may start
+        # in no time, but every other figure is above zero: a speed of 0 prices a run as never ending, a negative
+        # one at negative hours (that the time limit's floor would hide).
+        rows = [self._checked(f"models entry {index + 1}", row, ["size"], ["train_clips_per_s", "test_clips_per_s"],
+                              name="model") for index, row in enumerate(data["models"])]
+        self.models = {(row["model"], row["size"]): row for row in rows}
+        self.loaders = [self._checked(f"loaders entry {index + 1}", row, ["frames", "clips_per_s_per_core"],
+                                      name="split") for index, row in enumerate(data["loaders"])]
+        self.frame_bytes = self._checked("frame_bytes", data["frame_bytes"], ["frame_side", "bytes_per_frame"])
+        seconds = ["train_seconds", "test_seconds"]
+        self.startup = self._checked("startup", data["startup"], seconds, zero_ok=seconds)
+        self.bytes_per_pixel = self.frame_bytes["bytes_per_frame"] / self.frame_bytes["frame_side"] ** 2
+        self.startup_seconds = {job: self.startup[f"{job}_seconds"] for job in ("train", "test")}
+
+    def _checked(self, where, entry, required, optional=(), zero_ok=(), name=None):
+        """`entry`, a mapping of the file, checked: its `required` keys and its `name` key (whose value names the
+        entry in the errors) are there, and its `required` figures, its `optional` ones that are not null and every
+        other number in it are finite and above zero (or zero, for keys of `zero_ok`). Else one ConfigError line
+        naming the file, the entry, the value and the fix."""
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{self.path}: {where} is not a mapping; write the file with `{self.command}`")
+        for key in [*required, name] if name else required:
+            if key not in entry:
+                raise ConfigError(f"{self.path}: {where} has no `{key}:`; write the file with `{self.command}`")
+        if name:
+            where += f" ({name} {entry[name]})"
+        for key, value in entry.items():
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if is_number or key in required or key in optional and value is not None:
+                problem = number_problem(value, zero_ok=key in zero_ok)
+                if problem:
+                    raise ConfigError(f"{self.path}: {where}: {key} is {value!r}, {problem}; correct it, or measure "
+                                      f"the file again with `{self.command}`")
+        return entry
 
     def model(self, key, size, figure, needed_by):
         """A model row whose `figure` (train_clips_per_s or test_clips_per_s) is known, or one ConfigError line
         naming the model and the command that measures it."""
         row = self.models.get((key, size))
-        if row is None or not row.get(figure):
+        if row is None or row.get(figure) is None:
             raise ConfigError(f"{self.path}: no {figure} for model {key} at {size} px (experiment {needed_by}); "
                               f"measure it with `{self.command}`")
         return row
