@@ -3,16 +3,16 @@
 
 The plan (written by the workflow's table_plan rule, see ctnet.workflow.Plan.table_plan) names each row's scores
 and FLOPs files; the CSV has the columns of ctnet.workflow.tables.COLUMNS, the Markdown the same side by side, each
-reproduced accuracy with its 95 % bootstrap interval over the validation videos (from the per-video scores .npz
-beside each scores .json; one bootstrap per evaluation, ctnet.workflow.bootstrap).
+reproduced accuracy with its 95 % interval (ctnet.workflow.results), then the evidence of the table's claims
+(ctnet.workflow.claims; their verdicts are on the claims page). Each number is computed once and printed twice.
 """
 
 import argparse
 import sys
 
+from ctnet.workflow import claims
 from ctnet.workflow.io import ConfigError, read_json
-from ctnet.workflow.claims import verdict_line
-from ctnet.workflow.tables import check_findings, note_line, write_table
+from ctnet.workflow.tables import build_rows, note_line, write_table
 
 
 def main(argv=None):
@@ -23,7 +23,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         plan = read_json(args.plan)
-        rows = write_table(plan, args.csv, args.md)
+        rows = build_rows(plan)
+        findings = claims.evaluate_plan(plan)
+        write_table(plan, rows, findings, args.csv, args.md)
     except ConfigError as err:
         parser.exit(2, f"make_table.py: error: {err}\n")
     reproduced = sum(row["source"] == "reproduced" for row in rows)
@@ -31,8 +33,8 @@ def main(argv=None):
     note = note_line(plan, rows)
     if note:
         print(f"  note: {note.replace('**', '')}")
-    for result in check_findings(plan, rows):
-        print(f"  claim: {verdict_line(result)}")
+    for result in findings:
+        print(f"  claim: {claims.evidence_line(result)}")
     return 0
 
 

@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from ctnet.engine.scores import save_scores
-from ctnet.workflow import ConfigError, bootstrap, claims
+from ctnet.workflow import ConfigError, bootstrap, claims, stats
 from ctnet.workflow.config import validate
-from ctnet.workflow.tables import write_table
+from ctnet.workflow.findings import check_labels, find_row, labels, metric_of
+from ctnet.workflow.tables import build_rows, write_table
 from helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,45 +78,70 @@ def files(tmp_path):
 
 
 def verdict(plan, index=0):
-    return claims.evaluate_plan(plan)[index]
+    return claims.decide(claims.evaluate_plan(plan))[index]
+
+
+def seeded_row(label, seed_paths, flops):
+    """A reproduced row trained once per seed (one scores file each)."""
+    return {"label": label, "origin": "reproduced", "protocol": "1x1", "paper": {},
+            "evaluations": [{"scores": list(seed_paths),
+                             "members": [{"experiment": label, "protocol": "1x1", "views": 1, "flops": flops}]}]}
+
+
+@pytest.fixture
+def seeds(tmp_path):
+    """Rows of three seeds over the same 200 videos: H about 90 %, L about 50 %, M about 89.5 % (H's neighbour)."""
+    def three(name, spans):
+        return [write_scores(tmp_path / f"{name}{k}.json", hits(*span)) for k, span in enumerate(spans)]
+    return {"H": three("h", [(0, 180), (0, 176), (0, 184)]), "L": three("l", [(0, 100), (0, 96), (0, 104)]),
+            "M": three("m", [(3, 182), (0, 181), (0, 177)]), "flops": flops_file(tmp_path / "f.json", 10.0)}
+
+
+def seeded_plan(seeds, findings, **extra):
+    return plan_of([seeded_row(label, seeds[label], seeds["flops"]) for label in "HLM"], findings, **extra)
 
 
 # ----------------------------------------------------------------------------------------------- verdicts
 
 
-def test_clearly_better_row_is_reproduced(files):
+def test_three_seeds_give_a_verdict(seeds):
+    plan = seeded_plan(seeds, [{"claim": "H beats L", "higher": "H", "lower": "L"},
+                               {"claim": "L beats H", "higher": "L", "lower": "H"},
+                               {"claim": "H beats M", "higher": "H", "lower": "M"}])
+    results = claims.decide(claims.evaluate_plan(plan))
+    assert [result.verdict for result in results] == ["reproduced", "contradicted", "inconclusive"]
+    pair = results[0].pair
+    assert pair.seeds == 3 and pair.videos == N and pair.difference == pytest.approx(40.0)
+    assert 0 < pair.lo < 40 < pair.hi
+    # the interval is stats.seed_interval of the per-seed paired differences
+    values = bootstrap.paired_seed_values([[*map(bootstrap.load, seeds["H"])]], [[*map(bootstrap.load, seeds["L"])]],
+                                          "top1")
+    expected = stats.seed_interval(values)
+    assert (pair.lo, pair.hi, pair.p) == pytest.approx((expected["lo"], expected["hi"], expected["p"]))
+    # Holm over the three tested claims: the two smallest p-values (equal) times 3
+    assert results[0].p_holm == pytest.approx(min(1, 3 * results[0].p))
+    assert "+40.0 points [" in claims.evidence_line(results[0]) and "3 seeds" in claims.evidence_line(results[0])
+
+
+def test_one_run_gives_no_verdict_word(files):
     plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
                    [{"claim": "A beats B", "higher": "A", "lower": "B"}])
     result = verdict(plan)
-    assert result.verdict == "reproduced"
-    assert result.pair.difference == pytest.approx(40.0) and 30 < result.pair.lo < 40 < result.pair.hi < 50
-    assert result.pair.videos == N
-    assert claims.verdict_line(result) == \
-        f"A beats B: reproduced (top-1, A > B: +40.0 points [{result.pair.lo:+.1f}, {result.pair.hi:+.1f}])"
+    assert result.verdict == "one run" and result.p_holm is None
+    assert result.pair.difference == pytest.approx(40.0) and result.pair.lo > 0
+    assert result.pair.mcnemar_p == pytest.approx(stats.mcnemar_exact(80, 0))
+    # fewer seeds than min_seeds: no verdict either; the plan's min_seeds decides
+    assert verdict(plan | {"min_seeds": 1}).verdict == "reproduced"
 
 
-def test_clearly_worse_row_is_contradicted(files):
-    plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
-                   [{"claim": "B beats A", "higher": "B", "lower": "A"}])
-    result = verdict(plan)
-    assert result.verdict == "contradicted" and result.pair.hi < 0
-    assert result.pair.difference == pytest.approx(-40.0)
-
-
-def test_near_equal_rows_are_inconclusive(files):
-    plan = plan_of([row("A", files["A"], files["flops"]), row("D", files["D"], files["flops"])],
-                   [{"claim": "A beats D", "higher": "A", "lower": "D"}])
-    result = verdict(plan)
-    assert result.verdict == "inconclusive"
-    assert result.pair.difference == pytest.approx(0.5) and result.pair.lo < 0 < result.pair.hi
-
-
-def test_single_split_verdict_is_the_paired_bootstrap(files):
-    for metric in ("top1", "top5", "mean_class_acc"):
-        plan = plan_of([row("A", files["A"], files["flops"]), row("C", files["C"], files["flops"])],
-                       [{"claim": "A beats C", "higher": "A", "lower": "C", "metric": metric}])
-        pair = verdict(plan).pair
-        assert (pair.difference, pair.lo, pair.hi) == bootstrap.paired_difference(files["A"], files["C"])[metric]
+def test_four_discordant_videos_are_not_a_verdict(tmp_path):
+    """The issue's case: the bootstrap said reproduced (+5.0 [+1.25, +11.25]), McNemar's exact test p = 0.125."""
+    flops = flops_file(tmp_path / "f.json", 1.0)
+    a = write_scores(tmp_path / "a.json", hits(0, 44, n=80))
+    b = write_scores(tmp_path / "b.json", hits(0, 40, n=80))
+    result = verdict(plan_of([row("A", a, flops), row("B", b, flops)],
+                             [{"claim": "A beats B", "higher": "A", "lower": "B"}]))
+    assert result.verdict == "one run" and result.pair.mcnemar_p == pytest.approx(0.125)
 
 
 def test_unreproduced_or_missing_rows_are_not_run(files, tmp_path):
@@ -125,55 +151,65 @@ def test_unreproduced_or_missing_rows_are_not_run(files, tmp_path):
     Path(gone).with_suffix(".npz").unlink()
     rows = [row("A", files["A"], files["flops"]), quoted, skipped, row("G", gone, files["flops"])]
     findings = [{"claim": f"A beats {label}", "higher": "A", "lower": label} for label in ("Q", "S", "G")]
-    results = claims.evaluate_plan(plan_of(rows, findings))
+    results = claims.decide(claims.evaluate_plan(plan_of(rows, findings)))
     assert [result.verdict for result in results] == ["not run"] * 3
     assert "Q: quoted from the paper" in results[0].pair.note
     assert "S: not run in this configuration" in results[1].pair.note
     assert "gone.npz is missing" in results[2].pair.note
     assert results[0].pair.difference is None and claims.difference_text(results[0]) == ""
-    # the GFLOPs of a row whose FLOPs count is missing are not run either
+    # a missing FLOPs count (a seed > 0 run's, say) is not run too, not a crash
     missing_flops = row("M", files["B"], str(tmp_path / "none.json"))
     gflops = verdict(plan_of([row("A", files["A"], files["flops"]), missing_flops],
                              [{"claim": "M costs more", "metric": "gflops", "higher": "M", "lower": "A"}]))
     assert gflops.verdict == "not run" and "none.json is missing" in gflops.pair.note
 
 
-def test_rows_over_other_videos_are_inconclusive_not_a_crash(files, tmp_path):
+def test_rows_over_other_videos_are_not_comparable(files, tmp_path):
     other = write_scores(tmp_path / "w.json", hits(0, 20), prefix="w")
     plan = plan_of([row("A", files["A"], files["flops"]), row("W", other, files["flops"])],
                    [{"claim": "A beats W", "higher": "A", "lower": "W"}])
     result = verdict(plan)
-    assert result.verdict == "inconclusive" and result.pair.difference is None
+    assert result.verdict == "not comparable" and result.pair.difference is None
     assert "not evaluated on the same videos" in result.pair.note and "w.npz" in result.pair.note
-    # as are a mean over splits and a single evaluation: nothing pairs them
     mixed = plan_of([row("A", [files["A"], files["C"]], files["flops"]), row("B", files["B"], files["flops"])],
                     [{"claim": "A beats B", "higher": "A", "lower": "B"}])
-    assert verdict(mixed).verdict == "inconclusive" and "averages 2 evaluations" in verdict(mixed).pair.note
+    assert verdict(mixed).verdict == "not comparable" and "averages 2 evaluations" in verdict(mixed).pair.note
+
+
+def test_nan_scores_are_refused_naming_the_file(files, tmp_path):
+    path = Path(write_scores(tmp_path / "nan.json", hits(0, 150))).with_suffix(".npz")
+    data = dict(np.load(path, allow_pickle=False))
+    data["scores"] = np.full_like(data["scores"], np.nan)
+    np.savez(path, **data)
+    plan = plan_of([row("A", files["A"], files["flops"]), row("X", str(path.with_suffix(".json")), files["flops"])],
+                   [{"claim": "A beats X", "higher": "A", "lower": "X"}])
+    with pytest.raises(ConfigError, match=r"nan.npz: 200 of 200 videos have NaN or infinite scores"):
+        claims.evaluate_plan(plan)
 
 
 def test_mean_over_splits_averages_the_paired_difference_of_each_split(files, tmp_path):
-    # splits over other videos: each split paired and resampled on its own, the differences averaged
     h2 = write_scores(tmp_path / "h2.json", hits(0, 150, n=100), prefix="s2_")
     l2 = write_scores(tmp_path / "l2.json", hits(0, 40, n=100), prefix="s2_")
     plan = plan_of([row("H", [files["A"], h2], files["flops"]), row("L", [files["B"], l2], files["flops"])],
                    [{"claim": "H beats L", "higher": "H", "lower": "L"}])
     result = verdict(plan)
-    assert result.verdict == "reproduced" and result.pair.videos == N + 100
+    assert result.verdict == "one run" and result.pair.videos == N + 100
     assert result.pair.difference == pytest.approx((40.0 + 60.0) / 2)
     assert result.pair.lo < 50.0 < result.pair.hi
-    # splits over the very same videos (in any order) are resampled together: two copies of one split give its
+    # splits over the very same videos (in any order) count each video once: two copies of one split give its
     # own interval
     shuffled = np.random.default_rng(0).permutation(N)
     a2 = write_scores(tmp_path / "a2.json", hits(0, 180), order=shuffled)
     c2 = write_scores(tmp_path / "c2.json", hits(0, 120), order=shuffled[::-1])
     same = plan_of([row("H", [files["A"], a2], files["flops"]), row("L", [files["C"], c2], files["flops"])],
                    [{"claim": "H beats L", "higher": "H", "lower": "L"}])
-    pair = verdict(same).pair
-    single = bootstrap.paired_difference(files["A"], files["C"])["top1"]
-    assert (pair.difference, pair.lo, pair.hi) == pytest.approx(single)
+    single = plan_of([row("H", files["A"], files["flops"]), row("L", files["C"], files["flops"])],
+                     [{"claim": "H beats L", "higher": "H", "lower": "L"}])
+    pair, alone = verdict(same).pair, verdict(single).pair
+    assert (pair.difference, pair.lo, pair.hi) == pytest.approx((alone.difference, alone.lo, alone.hi))
 
 
-def test_gflops_claim_is_an_exact_comparison(files, tmp_path):
+def test_gflops_facts_are_exact_and_apart(files, tmp_path):
     big = flops_file(tmp_path / "big.json", 36.3)
     small = flops_file(tmp_path / "small.json", 36.2)
     rows = [row("CT", files["A"], small), row("R21", files["B"], big), row("Same", files["C"], small),
@@ -184,33 +220,56 @@ def test_gflops_claim_is_an_exact_comparison(files, tmp_path):
         {"claim": "Same costs more", "metric": "gflops", "higher": "Same", "lower": "CT"},
         {"claim": "EN costs more", "metric": "gflops", "higher": "EN", "lower": "R21"},
     ]
-    results = claims.evaluate_plan(plan_of(rows, findings))
-    assert [result.verdict for result in results] == ["reproduced", "contradicted", "contradicted", "reproduced"]
+    results = claims.decide(claims.evaluate_plan(plan_of(rows, findings)))
+    assert [result.verdict for result in results] == ["holds", "does not hold", "does not hold", "holds"]
+    assert all(result.is_fact and result.p_holm is None for result in results)
     assert results[0].pair.difference == pytest.approx(0.1) and results[0].pair.lo is None
     assert results[3].pair.difference == pytest.approx(2 * 36.2 - 36.3)  # the views count, as in the table
     assert claims.difference_text(results[0]) == "+0.1 GFLOPs (exact)"
 
 
-def test_several_pairs_hold_only_if_every_pair_does(files, tmp_path):
-    worse = write_scores(tmp_path / "worse.json", hits(0, 190))
-    rows = [row(label, files[label], files["flops"]) for label in "ABCD"] + [
-        row("W", worse, files["flops"]), {"label": "Q", "origin": "quoted", "paper": {}}]
+def test_several_pairs_hold_only_if_every_pair_does(seeds, tmp_path):
+    rows = [seeded_row(label, seeds[label], seeds["flops"]) for label in "HLM"] + [
+        {"label": "Q", "origin": "quoted", "paper": {}}]
     findings = [
-        {"claim": "all reproduced", "higher": "A", "lower": ["B", "C"]},
-        {"claim": "one inconclusive", "higher": "A", "lower": ["B", "C", "D"]},
-        {"claim": "one contradicted", "higher": ["A", "D"], "lower": ["B", "W"]},
-        {"claim": "one not run", "higher": "A", "lower": ["B", "D", "Q"]},
-        {"claim": "contradicted beats not run", "higher": "A", "lower": ["Q", "W"]},
+        {"claim": "all hold", "higher": "H", "lower": ["L"]},
+        {"claim": "one too close", "higher": "H", "lower": ["L", "M"]},
+        {"claim": "one reversed", "higher": ["H", "L"], "lower": ["M"]},
+        {"claim": "one not run", "higher": "H", "lower": ["L", "Q"]},
     ]
-    results = claims.evaluate_plan(plan_of(rows, findings))
-    assert [result.verdict for result in results] == \
-        ["reproduced", "inconclusive", "contradicted", "not run", "contradicted"]
-    first, second, third = results[:3]
-    assert (first.pair.higher, first.pair.lower) == ("A", "C")  # the worst pair: the lowest lower bound
-    assert first.pair.difference == pytest.approx(30.0) and len(first.pairs) == 2
-    assert (second.pair.higher, second.pair.lower) == ("A", "D")
-    assert third.pair.lower == "W" and third.pair.hi < 0 and len(third.pairs) == 4
-    assert "(worst of 4 pairs)" in claims.pair_text(third)
+    results = claims.decide(claims.evaluate_plan(plan_of(rows, findings)))
+    assert [result.verdict for result in results] == ["reproduced", "inconclusive", "contradicted", "not run"]
+    assert results[1].pair.lower == "M" and results[1].p == max(pair.p for pair in results[1].pairs)
+    third = results[2]
+    assert (third.pair.higher, third.pair.lower) == ("L", "M") and third.pair.hi < 0 and len(third.pairs) == 2
+    assert third.p == pytest.approx(min(1, 2 * third.pair.p))  # Bonferroni within the claim
+    assert "(of 2 pairs)" in claims.pair_text(third)
+
+
+def test_same_scores_are_the_same_test_and_one_model_is_undecidable(seeds, tmp_path):
+    rows = [seeded_row(label, seeds[label], seeds["flops"]) for label in "HL"]
+    rows.append(seeded_row("H2", seeds["H"], seeds["flops"]))  # another label, the very same training
+    first = plan_of(rows, [{"claim": "H beats L", "higher": "H", "lower": "L"}], table="2a")
+    second = plan_of(rows, [{"claim": "H2 beats L", "higher": "H2", "lower": "L"},
+                            {"claim": "H2 beats H", "higher": "H2", "lower": "H"}], table="7")
+    results = claims.decide(claims.evaluate_plan(first) + claims.evaluate_plan(second))
+    assert [result.verdict for result in results] == ["reproduced", "same test", "undecidable"]
+    assert results[1].same_as == "Table 2a: H beats L" and results[1].p_holm is None
+    assert "same model" in results[2].pair.note or "same trained model" in results[2].pair.note
+    markdown = claims.to_markdown([first, second], results)
+    assert "Holm's step-down over the 1 accuracy claims that carry a verdict" in markdown
+    assert "1 more are the same test as another claim" in markdown
+    assert "same test as Table 2a: H beats L" in markdown
+
+
+def test_paper_gap_against_the_interval(seeds):
+    findings = [{"claim": "H beats L by 40", "higher": "H", "lower": "L", "paper_gap": 40.0},
+                {"claim": "H beats L by 0.4", "higher": "H", "lower": "L", "paper_gap": 0.4}]
+    results = claims.decide(claims.evaluate_plan(seeded_plan(seeds, findings)))
+    assert claims.gap_text(results[0]) == "paper: +40.0, inside the interval"
+    assert claims.gap_text(results[1]) == "paper: +0.4, outside the interval"
+    synthetic = claims.evaluate_plan(seeded_plan(seeds, findings, comparable={"ok": False, "why": "synthetic"}))
+    assert "do not compare with the paper's" in claims.gap_text(synthetic[0])
 
 
 def test_unknown_or_repeated_labels_are_one_line(files):
@@ -219,29 +278,20 @@ def test_unknown_or_repeated_labels_are_one_line(files):
         claims.evaluate_plan(plan_of(rows, [{"claim": "c", "higher": "A", "lower": "B"}]))
     spec = {"rows": rows, "findings": [{"claim": "c", "group": "g1", "higher": "A", "lower": "Z"}]}
     with pytest.raises(ConfigError, match=r"t.yaml: findings\[0\] \(c\): lower: no row labelled 'Z' in group 'g1'"):
-        claims.check_labels(spec, "t.yaml")
+        check_labels(spec, "t.yaml")
     spec["findings"] = [{"claim": "c", "group": "g1", "higher": ["A"], "lower": "A"}]
     with pytest.raises(ConfigError, match="both higher and lower"):
-        claims.check_labels(spec, "t.yaml")
+        check_labels(spec, "t.yaml")
 
 
-def test_top5_with_few_classes_says_why_it_is_inconclusive(tmp_path):
+def test_top5_with_few_classes_says_why(tmp_path):
     flops = flops_file(tmp_path / "f.json", 1.0)
     a = write_scores(tmp_path / "a.json", hits(0, 180), classes=5)
     b = write_scores(tmp_path / "b.json", hits(0, 100), classes=5)
     plan = plan_of([row("A", a, flops), row("B", b, flops)],
                    [{"claim": "A beats B", "higher": "A", "lower": "B", "metric": "top5"}])
     result = verdict(plan)
-    assert result.verdict == "inconclusive" and "top-5 is 100 % by construction" in result.pair.note
-
-
-def test_claim_results_unpack_as_the_older_findings(files):
-    """make_table.py unpacks check_findings' results as (claim, gap, passed)."""
-    plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
-                   [{"claim": "A beats B", "higher": "A", "lower": "B"}, {"claim": "B beats A", "higher": "B",
-                                                                           "lower": "A", "min_gap": 5}])
-    (claim, gap, passed), (_, _, failed) = claims.evaluate_plan(plan)
-    assert claim == "A beats B" and gap == pytest.approx(40.0) and passed is True and failed is False
+    assert result.verdict == "undecidable" and "top-5 is 100 % by construction" in result.pair.note
 
 
 # ----------------------------------------------------------------------------------------------- the specs
@@ -256,12 +306,12 @@ def test_every_claim_names_rows_of_its_table():
     for path, spec in _specs():
         rel = f"config/tables/{path.name}"
         validate(spec, "table.schema.json", rel, ROOT)
-        claims.check_labels(spec, rel)
+        check_labels(spec, rel)
         for finding in spec.get("findings", []):
             for side in ("higher", "lower"):
-                for label in claims.labels(finding, side):
-                    assert claims.find_row(spec["rows"], label, finding.get("group"))["label"] == label
-            assert claims.metric_of(finding) in claims.METRICS
+                for label in labels(finding, side):
+                    assert find_row(spec["rows"], label, finding.get("group"))["label"] == label
+            assert metric_of(finding) in claims.METRICS
         total += len(spec.get("findings", []))
     assert total >= 60
 
@@ -270,7 +320,7 @@ def test_every_claim_has_a_verdict_on_a_plan_of_its_spec():
     """The plans of the workflow carry the spec's rows: each claim evaluates (here every row not run)."""
     for _, spec in _specs():
         rows = [{"label": r["label"], "group": r.get("group"), "origin": "not run", "paper": {}} for r in spec["rows"]]
-        results = claims.evaluate_plan(plan_of(rows, spec.get("findings", []), table=spec["table"]))
+        results = claims.decide(claims.evaluate_plan(plan_of(rows, spec.get("findings", []), table=spec["table"])))
         assert all(result.verdict == "not run" for result in results)
 
 
@@ -287,27 +337,27 @@ def test_every_claim_quotes_the_paper():
 # ----------------------------------------------------------------------------------------------- outputs
 
 
-def test_table_markdown_lists_the_claims_with_the_same_verdicts(files, tmp_path):
+def test_table_markdown_lists_the_claims_evidence(files, tmp_path):
     plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"]),
                     {"label": "Q", "origin": "quoted", "paper": {"top1": 40.0}}],
                    [{"claim": "A beats B", "higher": "A", "lower": "B"},
-                    {"claim": "B beats A", "higher": "B", "lower": "A"},
                     {"claim": "A beats Q", "higher": "A", "lower": "Q"}])
-    write_table(plan, tmp_path / "t.csv", tmp_path / "t.md")
+    evidence = claims.evaluate_plan(plan)
+    write_table(plan, build_rows(plan), evidence, tmp_path / "t.csv", tmp_path / "t.md")
     markdown = (tmp_path / "t.md").read_text()
-    for result in claims.evaluate_plan(plan):
-        assert f"- {claims.verdict_line(result)}\n" in markdown
-    assert "- A beats B: reproduced" in markdown and "- B beats A: contradicted" in markdown
-    assert "- A beats Q: not run" in markdown
+    for result in evidence:
+        assert f"- {claims.evidence_line(result)}\n" in markdown
+    assert "- A beats B: one run (top-1, A > B: +40.0 points [" in markdown and "McNemar exact p" in markdown
+    assert "- A beats Q: not run" in markdown and "verdicts, under one error control" in markdown
 
 
-def test_make_claims_writes_the_counts_and_one_row_per_claim(files, tmp_path, capsys):
-    rows = [row(label, files[label], files["flops"]) for label in "ABD"] + [
+def test_make_claims_writes_the_counts_and_one_row_per_claim(seeds, files, tmp_path, capsys):
+    rows = [seeded_row(label, seeds[label], seeds["flops"]) for label in "HL"] + [
+        row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"]),
         {"label": "Q", "origin": "quoted", "paper": {}}]
-    first = plan_of(rows, [{"claim": "A beats B", "higher": "A", "lower": "B"},
-                           {"claim": "A | D", "higher": "A", "lower": "D"}], table="2x")
-    second = plan_of(rows, [{"claim": "B beats A", "higher": "B", "lower": "A"},
-                            {"claim": "A beats Q", "higher": "A", "lower": "Q", "note": "Q is quoted"},
+    first = plan_of(rows, [{"claim": "H beats L", "higher": "H", "lower": "L"},
+                           {"claim": "A | B", "higher": "A", "lower": "B"}], table="2x")
+    second = plan_of(rows, [{"claim": "A beats Q", "higher": "A", "lower": "Q", "note": "Q is quoted"},
                             {"claim": "B costs more", "higher": "B", "lower": "A", "metric": "gflops"}],
                      comparable={"ok": False, "why": "the videos are synthetic"}, table="2y")
     paths = []
@@ -319,20 +369,26 @@ def test_make_claims_writes_the_counts_and_one_row_per_claim(files, tmp_path, ca
     out_csv, out_md = tmp_path / "out/claims.csv", tmp_path / "out/claims.md"
     assert make_claims.main(["--plans", *map(str, paths), "--csv", str(out_csv), "--md", str(out_md)]) == 0
     markdown = out_md.read_text()
-    assert "**1 reproduced, 1 inconclusive, 2 contradicted, 1 not run** (5 claims from 2 tables)." in markdown
+    assert ("**Accuracy claims (3 distinct tests): 1 reproduced, 0 contradicted, 0 inconclusive, 1 one run, "
+            "0 undecidable, 0 not comparable, 1 not run**.") in markdown
+    assert "**GFLOPs facts (1): 0 holds, 1 does not hold, 0 not run**" in markdown
+    assert "Holm's step-down over the 1 accuracy claims" in markdown and "family-wise error rate of 5 %" in markdown
     assert markdown.count("Verdicts are on this run's data") == 1 and "tables 2y do not" in markdown
-    assert re.search(r"\| 2x \| A beats B \| top-1 \| A > B \| \+40\.0 points \[\+\d+\.\d, \+\d+\.\d\] \| "
-                     r"\*\*reproduced\*\* \|  \|", markdown)
-    assert "| 2x | A \\| D |" in markdown  # a '|' in a claim does not break the table
-    assert "| 2y | A beats Q | top-1 | A > Q | – | **not run** | Q: quoted from the paper; Q is quoted |" in markdown
-    assert "| 2y | B costs more | GFLOPs | B > A | +0.0 GFLOPs (exact) | **contradicted** |" in markdown
+    assert re.search(r"\| 2x \| H beats L \| top-1 \| H > L \| 3 seeds \| \+40\.0 points \[\+\d+\.\d, \+\d+\.\d\] \| "
+                     r"\S+ \(\S+\) \| \*\*reproduced\*\* \|", markdown)
+    assert "| 2x | A \\| B |" in markdown  # a '|' in a claim does not break the table
+    assert "| 2y | A beats Q | top-1 | A > Q | – | – | – | **not run** | – | Q: quoted from the paper; Q is quoted |" \
+        in markdown
+    facts = markdown[markdown.index("## GFLOPs facts"):]
+    assert "| 2y | B costs more | B > A | +0.0 GFLOPs (exact) | **does not hold** |" in facts
     with open(out_csv, newline="") as handle:
         reader = csv.DictReader(handle)
         assert reader.fieldnames == claims.CSV_COLUMNS
         table = list(reader)
-    assert [r["verdict"] for r in table] == ["reproduced", "inconclusive", "contradicted", "not run", "contradicted"]
-    assert table[0]["difference"] == "40.00" and float(table[0]["lo"]) > 0 and table[0]["videos"] == str(N)
-    assert "5 claims from 2 tables: 1 reproduced, 1 inconclusive, 2 contradicted, 1 not run" in capsys.readouterr().out
+    assert [r["verdict"] for r in table] == ["reproduced", "one run", "not run", "does not hold"]
+    assert table[0]["difference"] == "40.00" and float(table[0]["lo"]) > 0 and table[0]["seeds"] == "3"
+    assert table[1]["mcnemar_p"] and table[3]["kind"] == "gflops fact"
+    assert "4 claims from 2 tables: accuracy: 1 reproduced" in capsys.readouterr().out
     # a comparable run has no caveat; a bad plan is one line and exit status 2, nothing written
     paths[1].write_text(json.dumps(second | {"comparable": {"ok": True}}))
     make_claims.main(["--plans", *map(str, paths), "--csv", str(out_csv), "--md", str(out_md)])
@@ -356,6 +412,6 @@ def test_unreadable_scores_are_an_error_not_a_verdict(files, tmp_path):
 def test_a_run_not_comparable_throughout_says_so_once(files):
     plan = plan_of([row("A", files["A"], files["flops"]), row("B", files["B"], files["flops"])],
                    [{"claim": "A beats B", "higher": "A", "lower": "B"}], comparable={"ok": False, "why": "scaled"})
-    markdown = claims.to_markdown([plan, plan | {"table": "u"}], claims.evaluate_plan(plan) * 2)
+    markdown = claims.to_markdown([plan, plan | {"table": "u"}], claims.decide(claims.evaluate_plan(plan) * 2))
     assert markdown.count("**Verdicts are on this run's data.** This run's accuracies do not stand beside the "
                           "paper's (scaled)") == 1

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ctnet.workflow import ConfigError, Plan
-from ctnet.workflow.tables import COLUMNS, write_table
+from ctnet.workflow import ConfigError, Plan, claims
+from ctnet.workflow.tables import COLUMNS, build_rows
+from ctnet.workflow.tables import write_table as write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every table spec: the paper's Tables 2a-2h and 3-8.
@@ -147,6 +148,11 @@ def write_scores(path, n, hits1, hits5, classes=10):
     return str(path.with_suffix(".json"))
 
 
+def write_table(plan, csv_path, md_path):
+    """What make_table.py does: rows and claims' evidence computed once, then written."""
+    write_outputs(plan, build_rows(plan), claims.evaluate_plan(plan), csv_path, md_path)
+
+
 def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
     flops = write_json(tmp_path / "f.json", {"gflops": 10.0})
     flops2 = write_json(tmp_path / "g.json", {"gflops": 20.0})
@@ -238,6 +244,7 @@ def test_table5_averages_three_splits_trained_once_at_cpu_scale(plan):
 def test_seeds_train_and_test_each_experiment_once_per_seed():
     config = load("config.yaml")
     config["seeds"] = [0, 7]
+    del config["table_seeds"]  # every experiment on the same seeds (table_seeds: the next test)
     plan = Plan(config, root=ROOT)
     assert plan.runs("v1_ct_8f") == ["v1_ct_8f/seed0", "v1_ct_8f/seed7"]
     assert plan.resolve_train("v1_ct_8f/seed7")["seed"] == 7
@@ -254,6 +261,20 @@ def test_seeds_train_and_test_each_experiment_once_per_seed():
     runs = plan.ensemble_runs(ensemble["ensemble"])
     assert [path.rsplit("/", 1)[-1] for path in runs] == ["seed0", "seed7"]
     assert all("/seed7/" in member for member in plan.ensemble_members(runs[1]))
+
+
+def test_table_seeds_train_one_table_on_more_seeds():
+    """The default: Table 2e's experiments on seeds 0-2 (the rest one run), 8 more trainings; an experiment that
+    another's training serves runs on its seeds, and a one-run row of another table reads seed 0's run."""
+    plan = Plan(load("config.yaml"), root=ROOT)
+    trainings = {plan.trained_as(exp) for exp in plan.experiments()}
+    seeded = sorted(exp for exp in trainings if plan.seeded(exp))
+    assert seeded == ["v1_ctm_8f", "v1_ctm_res45_8f", "v1_ctm_res5_8f", "v1_tsn_8f"]
+    assert sum(len(plan.runs(exp)) for exp in trainings) == len(trainings) + 8
+    assert plan.runs("v1_tsn_8f") == [f"v1_tsn_8f/seed{k}" for k in range(3)]
+    assert plan.runs("v1_ct_8f") == ["v1_ct_8f"] and plan.table_plan("2e")["min_seeds"] == 3
+    row = next(row for row in plan.table_plan("2a")["rows"] if row["experiment"] == "v1_ctm_8f")
+    assert len(row["evaluations"][0]["scores"]) == 3  # the CT-Module of 2a is 2e's default row: three runs
 
 
 def test_one_seed_keeps_the_paths_of_a_single_run():

@@ -62,6 +62,11 @@ def load(path):
     scores, labels = data["scores"], data["labels"]
     if len(labels) == 0 or scores.shape[1] == 0:
         raise ScoresFileError(f"{path}: no videos or no classes (scores {scores.shape}); {fix}")
+    if not np.isfinite(scores).all():
+        # argmax of a NaN row is class 0: an all-NaN model would score 1 / C instead of failing
+        bad = int((~np.isfinite(scores)).any(axis=1).sum())
+        raise ScoresFileError(f"{path}: {bad} of {len(labels)} videos have NaN or infinite scores; {fix} "
+                              "(a model whose training diverged)")
     if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= scores.shape[1]:
         raise ScoresFileError(f"{path}: labels are not class indices in [0, {scores.shape[1]}); {fix}")
     data["path"] = path
@@ -211,7 +216,7 @@ def seed_list(scores):
     return list(scores) if isinstance(scores, (list, tuple)) else [scores]
 
 
-def _seed_corrs(scores):
+def seed_correctness(scores):
     """Correctness of each seed of one evaluation, all in the first seed's video order."""
     corrs = [correctness(item) for item in seed_list(scores)]
     _check_unique(corrs[0])
@@ -263,7 +268,7 @@ def row_intervals(evaluations, resamples=RESAMPLES, seed=SEED, level=LEVEL):
     num_classes (the fewest of the files)."""
     if not evaluations:
         raise ValueError("no scores files to bootstrap")
-    splits = [_seed_corrs(scores) for scores in evaluations]
+    splits = [seed_correctness(scores) for scores in evaluations]
     num_seeds = {len(seeds) for seeds in splits}
     if len(num_seeds) != 1:
         raise ValueError(f"the splits of a row have different seed counts: {sorted(num_seeds)}")
@@ -295,7 +300,7 @@ def paired_rows(high, low, resamples=RESAMPLES, seed=SEED, level=LEVEL):
     what = "compare evaluations of the same videos"
     pairs = []
     for scores_h, scores_l in zip(high, low):
-        seeds_h, seeds_l = _seed_corrs(scores_h), _seed_corrs(scores_l)
+        seeds_h, seeds_l = seed_correctness(scores_h), seed_correctness(scores_l)
         pairs.append((seeds_h, [_aligned_to(seeds_h[0], corr, what) for corr in seeds_l]))
     merged, indices, _ = _split_video_indices([h + l for h, l in pairs], resamples, seed)
     pairs = [(both[:len(h)], both[len(h):]) for both, (h, _) in zip(merged, pairs)]
@@ -317,3 +322,51 @@ def paired_rows(high, low, resamples=RESAMPLES, seed=SEED, level=LEVEL):
 def paired_difference(a, b, resamples=RESAMPLES, seed=SEED, level=LEVEL):
     """`paired_rows` of two single evaluations (each a scores file, a `load` dict, or a list with one per seed)."""
     return paired_rows([a], [b], resamples, seed, level)
+
+
+def per_video(corr, metric):
+    """Per-video values (percent) whose mean over the videos is `metric`: top1 and top5 hits, and for mean class
+    accuracy each top-1 hit weighted by N / (classes present x videos of its class)."""
+    if metric != "mean_class_acc":
+        return 100.0 * corr[metric].astype(np.float64)
+    counts = np.bincount(corr["labels"], minlength=corr["num_classes"])
+    weight = len(corr["labels"]) / (np.count_nonzero(counts) * counts[corr["labels"]])
+    return 100.0 * corr["top1"] * weight
+
+
+def _by_video_set(arrays, firsts):
+    """(seeds x videos) arrays of splits, with splits over the very same videos (one synthetic split standing for
+    three) averaged video by video into one, in the first's order: a video counts once."""
+    if len(arrays) > 1 and all(_same_videos(firsts[0], first) for first in firsts[1:]):
+        order = firsts[0]["video_ids"].tolist()
+        index = [[position[vid] for vid in order]
+                 for position in ({vid: i for i, vid in enumerate(first["video_ids"].tolist())} for first in firsts)]
+        return [np.mean([values[:, positions] for values, positions in zip(arrays, index)], axis=0)]
+    return arrays
+
+
+def seed_values(evaluations, metric):
+    """A row's per-video values of `metric` as stats.seed_interval takes them: one (seeds x videos) array per
+    split of other videos (see `_by_video_set`)."""
+    splits = [seed_correctness(scores) for scores in evaluations]
+    arrays = [np.stack([per_video(corr, metric) for corr in seeds]) for seeds in splits]
+    return _by_video_set(arrays, [seeds[0] for seeds in splits])
+
+
+def paired_seed_values(high, low, metric):
+    """Per-video differences high - low of `metric` (percent), as `seed_values`: each row a list of evaluations,
+    paired split by split on the same videos (aligned by id) and seed by seed over the seeds both have (the
+    first ones: seed k of both rows trained with the same seed). Other videos, labels or class counts are refused
+    with one line (ScoresFileError)."""
+    if len(high) != len(low):
+        raise ValueError(f"the rows average {len(high)} and {len(low)} evaluations")
+    what = "compare evaluations of the same videos"
+    arrays, firsts = [], []
+    for scores_h, scores_l in zip(high, low):
+        seeds_h, seeds_l = seed_correctness(scores_h), seed_correctness(scores_l)
+        seeds_l = [_aligned_to(seeds_h[0], corr, what) for corr in seeds_l]
+        common = min(len(seeds_h), len(seeds_l))
+        arrays.append(np.stack([per_video(h, metric) - per_video(l, metric)
+                                for h, l in zip(seeds_h[:common], seeds_l[:common])]))
+        firsts.append(seeds_h[0])
+    return _by_video_set(arrays, firsts)

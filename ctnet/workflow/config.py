@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 
 from ctnet.data.registry import DATASETS
-from ctnet.workflow.claims import check_labels
+from ctnet.workflow.findings import check_labels
 from ctnet.workflow.io import ConfigError, read_yaml
 
 DEFAULT_EXPERIMENTS = "config/experiments.yaml"

@@ -13,6 +13,7 @@ from ctnet.workflow.checks import check_plan
 from ctnet.workflow.cost import training_time_limit
 from ctnet.workflow.config import (DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, configured_seeds, load_catalogue,
                                    load_config, load_tables)
+from ctnet.workflow.findings import DEFAULT_MIN_SEEDS
 from ctnet.workflow.resolve import Resolver
 from ctnet.workflow.sources import DataSources
 
@@ -33,6 +34,7 @@ class Plan:
         self.data = DataSources(self.config["sources"])
         self.resolver = Resolver(self.config, self.catalogue, self.data, config_path)
         self._training_keys = None
+        self._table_seeds = None
         check_plan(self)
 
     # ------------------------------------------------------------------ what the tables need
@@ -111,19 +113,31 @@ class Plan:
         """The seeds every experiment trains and tests with: `seeds:` of the configuration, else [`seed:`]."""
         return configured_seeds(self.config)
 
+    def seeds_of(self, exp):
+        """The seeds `exp` trains with: `seeds:`, and those that `table_seeds:` gives the tables it serves (through
+        the training that serves it, so that every experiment of one training has the same runs)."""
+        if self._table_seeds is None:
+            self._table_seeds = {}
+            for table, seeds in self.config.get("table_seeds", {}).items():
+                # a configuration over another tables_dir may lack the table: nothing of it to seed
+                for name in self.experiments([table]) if table in self.specs else []:
+                    self._table_seeds.setdefault(self.trained_as(name), set()).update(seeds)
+        extra = self._table_seeds.get(self.trained_as(exp), set())
+        return sorted(set(self.seeds) | extra) if extra else self.seeds
+
     def seeded(self, exp):
         """Whether `exp` trains once per seed: with several seeds, unless it is tested with imported weights."""
-        return len(self.seeds) > 1 and exp not in self.given_weights
+        return len(self.seeds_of(exp)) > 1 and exp not in self.given_weights
 
     def runs(self, exp):
         """The runs (paths.run_name) of `exp`: one per seed, or the experiment itself."""
-        return [paths.run_name(exp, seed) for seed in self.seeds] if self.seeded(exp) else [exp]
+        return [paths.run_name(exp, seed) for seed in self.seeds_of(exp)] if self.seeded(exp) else [exp]
 
     def ensemble_runs(self, ens):
-        """One fusion per seed when a member is seeded (imported members join every seed's), else one."""
-        members = self.catalogue["ensembles"][ens]["members"]
-        seeded = any(self.seeded(m["experiment"]) for m in members)
-        return [paths.run_name(ens, seed) for seed in self.seeds] if seeded else [ens]
+        """One fusion per seed that every seeded member has (imported or single-run members join each), else one."""
+        members = [m["experiment"] for m in self.catalogue["ensembles"][ens]["members"]]
+        seeded = [set(self.seeds_of(exp)) for exp in members if self.seeded(exp)]
+        return [paths.run_name(ens, seed) for seed in sorted(set.intersection(*seeded))] if seeded else [ens]
 
     def scores(self, run, protocol, ext="json"):
         return paths.SCORES.format(run=run, protocol=protocol, ext=ext)
@@ -170,7 +184,10 @@ class Plan:
     def run_of(self, exp, seed=None):
         """The run that serves `exp` for `seed`: that seed's run of the experiment whose training serves it, or its
         single run where it is not seeded."""
-        return paths.run_name(self.trained_as(exp), seed if self.seeded(exp) else None)
+        if not self.seeded(exp):
+            return paths.run_name(self.trained_as(exp))
+        # a single-run experiment that reads a seeded one (a fine-tuning, an ensemble) reads its run of `seed:`
+        return paths.run_name(self.trained_as(exp), self.seeds[0] if seed is None else seed)
 
     def weights(self, exp, seed=None):
         """The weights `exp` is tested with (and its fine-tunings start from): imported, or the final weights of
@@ -252,6 +269,7 @@ class Plan:
             "config": self.config_path,
             "description": self.config.get("description", ""),
             "comparable": self.comparable_to_paper(table),
+            "min_seeds": self.config.get("verdict_min_seeds", DEFAULT_MIN_SEEDS),
             "findings": spec.get("findings", []),
             "rows": rows,
         }

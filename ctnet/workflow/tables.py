@@ -3,15 +3,16 @@
 The input is a table plan (Plan.table_plan, stored as JSON by the workflow): rows with their evaluations (the
 scores file of the experiment or ensemble, or a list of them with one per training seed; the FLOPs file and view
 count of each member; several evaluations for a row that averages dataset splits), and the paper's numbers with
-their certainty. A value the paper did not report, or
-that a row does not reproduce, is left empty.
+their certainty. A value the paper did not report, or that a row does not reproduce, is left empty.
 
-Each reproduced accuracy (top-1, top-5, mean class accuracy) comes with a 95 % bootstrap percentile interval over
-the validation videos (ctnet.workflow.bootstrap, from the per-video scores `.npz` beside each scores `.json`): CSV
-columns `<metric>_lo`/`<metric>_hi`, brackets in the Markdown. With several seeds a cell is the mean over seeds,
-the interval is pooled over videos and seeds, and `seeds`, `top1_seed_min`/`_max` give the spread of one seed. When the plan's `comparable` says the accuracies
-cannot stand beside the paper's (synthetic videos, scaled-down models), the differences to the paper are left out
-and a line under the title says why; with 5 classes or fewer top-5 is 100 % by construction and left empty.
+The numbers come from ctnet.workflow.results (computed once per row), the claims' evidence from
+ctnet.workflow.claims: the writers here print what they are given. Each reproduced accuracy comes with its 95 %
+interval (results.accuracy_intervals: Wilson for one run's top-1 and top-5, a t interval over seeds and videos
+with several seeds, the bootstrap for mean class accuracy): CSV columns `<metric>_lo`/`<metric>_hi`, brackets in
+the Markdown. With several seeds a cell is the mean over seeds, and `seeds`, `top1_seed_min`/`_max` give the
+spread of one seed. When the plan's `comparable` says the accuracies cannot stand beside the paper's (synthetic
+videos, scaled-down models), the differences to the paper are left out and a line under the title says why; with
+5 classes or fewer top-5 is 100 % by construction and left empty.
 """
 
 import csv
@@ -19,8 +20,8 @@ import io
 from decimal import ROUND_HALF_UP, Decimal
 
 from ctnet.atomic import write_text_atomic
-from ctnet.workflow import bootstrap
-from ctnet.workflow.io import ConfigError, read_json
+from ctnet.workflow import bootstrap, claims
+from ctnet.workflow.results import TRIVIAL_TOP5_CLASSES, comparable, reproduce_row
 
 COLUMNS = [
     "table", "row", "group", "source", "experiment", "protocol", "views",
@@ -33,9 +34,6 @@ COLUMNS = [
     "seeds", "top1_seed_min", "top1_seed_max",
 ]
 INTERVAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):]  # the uncertainty: bootstrap intervals, seeds
-METRICS = ("top1", "top5", "gflops", "gflops_per_view")
-# With this many classes or fewer every label is among the top 5: top-5 is 100 % by construction.
-TRIVIAL_TOP5_CLASSES = 5
 
 
 def _number(value, digits):
@@ -44,48 +42,6 @@ def _number(value, digits):
 
 def _diff(ours, paper):
     return None if ours is None or paper is None else ours - paper
-
-
-def _evaluate(evaluation):
-    """top1, top5 (the mean over seeds) and GFLOPs (summed over the members' views) of one evaluation of a row."""
-    accuracy = {"top1": [], "top5": []}
-    for path in bootstrap.seed_list(evaluation["scores"]):
-        scores = read_json(path)
-        for key, values in accuracy.items():
-            if key not in scores:
-                raise ConfigError(f"{path}: no {key!r}; rerun the test/fuse rule that writes it")
-            values.append(float(scores[key]))
-    per_view = []
-    for member in evaluation["members"]:
-        gflops = read_json(member["flops"]).get("gflops")
-        if gflops is None:
-            raise ConfigError(f"{member['flops']}: no 'gflops'; rerun count_flops for it")
-        per_view.append((gflops, member["views"]))
-    return {
-        **{key: sum(values) / len(values) for key, values in accuracy.items()},
-        "gflops": sum(gflops * views for gflops, views in per_view),
-        "gflops_per_view": per_view[0][0] if len(per_view) == 1 else None,
-    }
-
-
-def reproduce_row(row):
-    """The reproduced numbers of one planned row: the mean over its evaluations (one, except for rows averaged
-    over dataset splits) of top1/top5 and of the GFLOPs, which sum over an ensemble's members and views; and,
-    under "intervals", bootstrap.row_intervals of its per-video scores (one bootstrap per evaluation)."""
-    if row["origin"] != "reproduced":
-        return {key: None for key in METRICS} | {"intervals": None}
-    results = [_evaluate(evaluation) for evaluation in row["evaluations"]]
-    mean = {}
-    for key in METRICS:
-        values = [result[key] for result in results]
-        mean[key] = None if None in values else sum(values) / len(values)
-    mean["intervals"] = bootstrap.row_intervals([evaluation["scores"] for evaluation in row["evaluations"]])
-    return mean
-
-
-def comparable(plan):
-    """The plan's `comparable` ({"ok": bool, "why": str}); plans written before it existed count as comparable."""
-    return plan.get("comparable") or {"ok": True}
 
 
 def build_rows(plan):
@@ -139,17 +95,9 @@ def build_rows(plan):
         cells["top1_seed_min"], cells["top1_seed_max"] = (_number(value, 2) for value in spread)
         cells["_num_videos"] = intervals.get("num_videos")
         cells["_num_classes"] = intervals.get("num_classes")
+        cells["_method"] = intervals.get("method")
         out.append(cells)
     return out
-
-
-def check_findings(plan, rows=None):
-    """The verdict of each finding of the spec (ctnet.workflow.claims.evaluate_plan: paired bootstrap over the
-    same videos for accuracies, exact GFLOPs): ClaimResults, which still unpack as (claim, difference, passed).
-    `rows` is not needed (the verdicts read the result files) and kept for older callers."""
-    from ctnet.workflow import claims  # claims reads this module's GFLOPs count: import it when called
-
-    return claims.evaluate_plan(plan)
 
 
 def to_csv(rows):
@@ -209,7 +157,7 @@ def note_line(plan, rows):
     return " ".join(parts)
 
 
-def to_markdown(plan, rows):
+def to_markdown(plan, rows, findings):
     certainty = [dict(item.split("=") for item in row["paper_certainty"].split(";") if item) for row in rows]
     lines = [f"# {plan['title']}", ""]
     note = note_line(plan, rows)
@@ -245,30 +193,25 @@ def to_markdown(plan, rows):
         lines.append("| " + " | ".join(cells) + " |")
     videos = {row["_num_videos"] for row in rows if row.get("_num_videos") and row.get("top1_lo")}
     if videos:
-        splits = "; a mean over splits resamples each split's videos and averages" \
+        methods = sorted({row["_method"] for row in rows if row.get("_method")})
+        splits = "; a mean over splits averages each split's" \
             if any(len(row.get("evaluations", [])) > 1 for row in plan["rows"]) else ""
-        pooled = (f"; top-1 and top-5 are the mean over {_classes_text(seeds)} training seeds, the interval "
-                  "pooled over videos and seeds (each resample also draws the seeds with replacement)") if spread else ""
-        lines += ["", (f"Brackets: 95 % bootstrap percentile interval over {_videos_text(videos)} "
-                       f"({bootstrap.RESAMPLES} resamples of the videos with replacement, seed {bootstrap.SEED}"
-                       f"{splits}{pooled}).")]
-    findings = check_findings(plan, rows)
+        pooled = (f"; with seeds top-1 and top-5 are the mean over {_classes_text(seeds)} training seeds"
+                  if spread else "")
+        lines += ["", (f"Brackets: 95 % interval over {_videos_text(videos)}: {' or '.join(methods)} "
+                       f"(ctnet/workflow/stats.py{splits}{pooled}); the CSV's mean class accuracy: bootstrap "
+                       f"percentile interval, {bootstrap.RESAMPLES} resamples, seed {bootstrap.SEED}.")]
     if findings:
-        from ctnet.workflow.claims import verdict_line
-
-        lines += ["", "Claims of the paper tested on this run (as in claims.md: paired bootstrap over the same videos, "
-                  "95 % interval above 0 reproduced, below 0 contradicted, else inconclusive; GFLOPs exact):", ""]
-        lines += [f"- {verdict_line(result)}" for result in findings]
+        lines += ["", "Claims of the paper tested on these rows: the evidence; verdicts, under one error control "
+                  "over all tables, are in claims.md:", ""]
+        lines += [f"- {claims.evidence_line(result)}" for result in findings]
     notes = [(row["row"], row["note"]) for row in rows if row["note"]]
     if notes:
         lines += ["", "Notes:", ""] + [f"- {label}: {note}" for label, note in notes]
     return "\n".join(lines) + "\n"
 
 
-def write_table(plan, csv_path, md_path):
-    """Build the rows of `plan` from the result files and write both outputs atomically."""
-    rows = build_rows(plan)
+def write_table(plan, rows, findings, csv_path, md_path):
+    """Write the table's CSV and Markdown atomically from its `build_rows` and its claims' evidence."""
     write_text_atomic(csv_path, to_csv(rows))
-    write_text_atomic(md_path, to_markdown(plan, rows))
-    return rows
-
+    write_text_atomic(md_path, to_markdown(plan, rows, findings))
