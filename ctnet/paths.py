@@ -4,7 +4,7 @@ are Snakemake's), the package fills them in with `str.format`. Torch-free, for t
     results/data/<source>/{videos,annotations,frames,lists}/      results/experiments/{,flops/}<name>.yaml
     results/experiments/train/<run>.yaml   results/train/<run>/{final.pt,metrics.csv}   results/checkpoints/<run>/
     results/imported/<exp>/final.pt   results/scores/<run>/<protocol>.npz   results/fused/<run of ens>.npz   results/flops/<key>_<size>.json   results/tables/{,plans/}<table>.*   results/figures/
-    results/logs/<rule>/<job>.log
+    results/logs/<rule>/<job>.log   results/benchmarks/<rule>/<job>.tsv
 """
 
 RESULTS = "results"
@@ -47,6 +47,9 @@ CLAIMS = RESULTS + "/tables/claims.{ext}"
 FIG5 = RESULTS + "/figures/fig5_accuracy_vs_gflops.png"
 
 LOG = RESULTS + "/logs/{rule}/{job}.log"
+# Snakemake's measurement of each job (`benchmark:`): wall seconds and peak memory (max_rss, MB), which
+# benchmarks/bench_run.py sets beside what the configuration's `resources:` ask.
+BENCHMARK = RESULTS + "/benchmarks/{rule}/{job}.tsv"
 
 
 # What a `{run}` wildcard matches: an experiment or ensemble name, with `/seed<k>` for one of several seeds.
@@ -80,6 +83,11 @@ def parse_shard_suffix(suffix):
 def log(rule, job):
     """The log file of one job of `rule`; `job` is a name or a pattern of wildcards such as '{exp}'."""
     return LOG.format(rule=rule, job=job)
+
+
+def benchmark(rule, job):
+    """The benchmark file of one job of `rule`, named as its log (`log`)."""
+    return BENCHMARK.format(rule=rule, job=job)
 
 
 def pattern(template, **fixed):

@@ -1,11 +1,16 @@
 # Configuration, the plan of the run, and the helpers every rule uses. File names come from ctnet.paths.
+import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, update_config
 
 import ctnet.workflow.bootstrap
 import ctnet.workflow.claims
+import ctnet.workflow.findings
 import ctnet.workflow.plots
+import ctnet.workflow.results
+import ctnet.workflow.stats
 import ctnet.workflow.tables
 from ctnet import paths
 from ctnet.atomic import write_json_atomic
@@ -27,6 +32,17 @@ if not workflow.overwrite_configfiles:
 CONFIG_PATH = str(workflow.overwrite_configfiles[-1]) if workflow.overwrite_configfiles else DEFAULT_CONFIG
 
 PLAN = Plan(config, root=ROOT, config_path=CONFIG_PATH)
+
+# The rules run `python scripts/...`: the interpreter that runs this workflow, whose environment has ctnet, comes
+# first on the jobs' PATH (local jobs and sbatch inherit it), so that a shell which has not activated .venv/ does
+# not run the system's python. A rule's conda environment (--software-deployment-method conda) is activated in the
+# job's shell and so comes before it.
+envvars:
+    "PATH",
+
+
+JOB_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+os.environ["PATH"] = JOB_PATH
 
 report: "../report/workflow.rst"
 

@@ -19,6 +19,8 @@ rule cost_plan:
         plan=lambda w: ctnet.workflow.cost.cost_plan(PLAN),
     log:
         paths.log("cost_plan", "cost"),
+    benchmark:
+        paths.benchmark("cost_plan", "cost"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
@@ -38,6 +40,8 @@ rule cost:
         csv=paths.COST.format(ext="csv"),
     log:
         paths.log("cost", "cost"),
+    benchmark:
+        paths.benchmark("cost", "cost"),
     threads: 1
     resources:
         runtime=res("table", "runtime"),

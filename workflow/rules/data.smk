@@ -12,6 +12,8 @@ rule make_synthetic:
         options=lambda w: PLAN.data.generation_options(w.source),
     log:
         paths.log("make_synthetic", "{source}"),
+    benchmark:
+        paths.benchmark("make_synthetic", "{source}"),
     threads: res("make_synthetic", "threads")
     priority: 1
     resources:
@@ -38,6 +40,8 @@ rule extract_frames:
         max_failed=lambda w: PLAN.data.extraction_options(w.source),
     log:
         paths.log("extract_frames", "{source}{shard}"),
+    benchmark:
+        paths.benchmark("extract_frames", "{source}{shard}"),
     threads: res("extract_frames", "threads")
     priority: 1
     resources:
@@ -63,6 +67,8 @@ rule build_lists:
         out=paths.LISTS,
     log:
         paths.log("build_lists", "{source}"),
+    benchmark:
+        paths.benchmark("build_lists", "{source}"),
     threads: res("build_lists", "threads")
     priority: 1
     resources:

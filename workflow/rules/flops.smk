@@ -20,6 +20,8 @@ rule count_flops:
         cache=paths.FLOPS_CACHE,
     log:
         paths.log("count_flops", "count_flops"),
+    benchmark:
+        paths.benchmark("count_flops", "count_flops"),
     threads: res("count_flops", "threads")
     resources:
         runtime=res("count_flops", "runtime"),

@@ -1,8 +1,9 @@
 # Tables and figures. Their scripts are inputs of these rules only: editing a table or plotting script (or
 # ctnet/workflow/tables.py) reruns tables and figures, never training or testing.
 
-TABLE_CODE = ["scripts/make_table.py", ctnet.workflow.tables.__file__, ctnet.workflow.bootstrap.__file__,
-              ctnet.workflow.claims.__file__, ctnet.workflow.io.__file__]
+TABLE_CODE = ["scripts/make_table.py"] + [module.__file__ for module in (
+    ctnet.workflow.tables, ctnet.workflow.results, ctnet.workflow.findings, ctnet.workflow.stats,
+    ctnet.workflow.bootstrap, ctnet.workflow.claims, ctnet.workflow.io)]
 CLAIMS_FILES = [paths.CLAIMS.format(ext=ext) for ext in ("md", "csv")]
 PLOT_CODE = [ctnet.workflow.plots.__file__, ctnet.workflow.tables.__file__]
 ALL_TABLE_FILES = [path for table in PLAN.tables for path in PLAN.table_paths(table).values()]
@@ -29,6 +30,8 @@ rule all_tables:
     default_target: True
     log:
         paths.log("all_tables", "all_tables"),
+    benchmark:
+        paths.benchmark("all_tables", "all_tables"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
@@ -46,6 +49,8 @@ rule table_plan:
         plan=lambda w: PLAN.table_plan(w.table),
     log:
         paths.log("table_plan", "{table}"),
+    benchmark:
+        paths.benchmark("table_plan", "{table}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
@@ -71,6 +76,8 @@ rule table:
         md=paths.pattern(paths.TABLE, ext="md"),
     log:
         paths.log("table", "{table}"),
+    benchmark:
+        paths.benchmark("table", "{table}"),
     threads: res("table", "threads")
     resources:
         runtime=res("table", "runtime"),
@@ -91,6 +98,8 @@ rule claims:
         csv=paths.CLAIMS.format(ext="csv"),
     log:
         paths.log("claims", "claims"),
+    benchmark:
+        paths.benchmark("claims", "claims"),
     threads: 1
     resources:
         runtime=res("table", "runtime"),
@@ -118,6 +127,8 @@ rule plot_table:
         title=lambda w: PLAN.specs[w.table]["title"],
     log:
         paths.log("plot_table", "{table}"),
+    benchmark:
+        paths.benchmark("plot_table", "{table}"),
     threads: 1
     resources:
         runtime=res("table", "runtime"),
@@ -137,6 +148,8 @@ rule fig5:
         report(paths.FIG5, caption="../report/fig5.rst", category="Figures", labels={"figure": "5"}),
     log:
         paths.log("fig5", "fig5"),
+    benchmark:
+        paths.benchmark("fig5", "fig5"),
     threads: 1
     resources:
         runtime=res("table", "runtime"),

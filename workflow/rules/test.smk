@@ -12,6 +12,8 @@ rule test:
         summary=paths.pattern(paths.SCORES, ext="json"),
     log:
         paths.log("test", "{run}/{protocol}"),
+    benchmark:
+        paths.benchmark("test", "{run}/{protocol}"),
     threads: res("test", "threads")
     priority: 1
     resources:
@@ -37,6 +39,8 @@ rule fuse:
         weights=lambda w: " ".join(str(weight) for weight in PLAN.ensemble_weights(w.run)),
     log:
         paths.log("fuse", "{run}"),
+    benchmark:
+        paths.benchmark("fuse", "{run}"),
     threads: res("fuse", "threads")
     resources:
         runtime=res("fuse", "runtime"),

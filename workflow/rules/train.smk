@@ -19,6 +19,8 @@ rule train:
         omp_threads=lambda w, threads, resources: max(1, threads // max(1, resources.gpu)),
     log:
         paths.log("train", "{run}"),
+    benchmark:
+        paths.benchmark("train", "{run}"),
     threads: res("train", "threads")
     priority: 1
     resources:
@@ -46,6 +48,8 @@ rule import_weights:
         paths.IMPORTED_WEIGHTS,
     log:
         paths.log("import_weights", "{exp}"),
+    benchmark:
+        paths.benchmark("import_weights", "{exp}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
