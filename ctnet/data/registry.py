@@ -25,6 +25,12 @@ class DatasetKind:
     splits: tuple[int, ...] = (1,)
     # Appendix A.1's schedule family: "kinetics" (110 epochs, lr 0.01, dropout 0.5) or "other".
     family: str = "other"
+    # (training, validation) videos of the official release (split 1 where there are several): what the cost
+    # table counts before the annotation files are downloaded.
+    official_videos: tuple[int, int] | None = None
+    # (frames per video, width / height) of its videos, assumed from its clip lengths and frame rates (extraction
+    # keeps every frame): only the frame storage estimate uses them. None for frames the dataset ships.
+    typical_video: tuple[int, float] | None = None
 
     @property
     def filename_tmpl(self) -> str:
@@ -32,14 +38,20 @@ class DatasetKind:
 
 
 DATASETS: dict[str, DatasetKind] = {
-    # The synthetic motion dataset is written in Something-Something V2's format.
+    # The synthetic dataset is written in Something-Something V2's format.
     "synthetic": DatasetKind(parse_sthv2),
-    "sthv1": DatasetKind(parse_sthv1, frame_prefix=""),
-    "sthv2": DatasetKind(parse_sthv2),
-    "kinetics400": DatasetKind(parse_kinetics400, family="kinetics"),
-    "minikinetics200": DatasetKind(parse_minikinetics200, family="kinetics"),
-    "ucf101": DatasetKind(parse_ucf101, splits=(1, 2, 3)),
-    "hmdb51": DatasetKind(parse_hmdb51, splits=(1, 2, 3)),
+    # Something-Something V1 ships its frames, which the workflow reads where they are.
+    "sthv1": DatasetKind(parse_sthv1, frame_prefix="", official_videos=(86017, 11522)),
+    "sthv2": DatasetKind(parse_sthv2, official_videos=(168913, 24777),
+                         typical_video=(45, 4 / 3)),              # 2-6 s clips at 12 fps, 240 px high
+    "kinetics400": DatasetKind(parse_kinetics400, family="kinetics", official_videos=(240436, 19796),
+                               typical_video=(300, 16 / 9)),      # 10 s YouTube clips at about 30 fps
+    "minikinetics200": DatasetKind(parse_minikinetics200, family="kinetics", official_videos=(80000, 5000),
+                                   typical_video=(300, 16 / 9)),
+    "ucf101": DatasetKind(parse_ucf101, splits=(1, 2, 3), official_videos=(9537, 3783),
+                          typical_video=(186, 4 / 3)),            # 13,320 clips in 27 hours at 25 fps, 320 x 240
+    "hmdb51": DatasetKind(parse_hmdb51, splits=(1, 2, 3), official_videos=(3570, 1530),
+                          typical_video=(100, 4 / 3)),            # clips of a few seconds at 30 fps
 }
 
 

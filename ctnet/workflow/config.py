@@ -84,9 +84,6 @@ def load_config(config, root, source):
         if len(given) != 1:
             raise ConfigError(f"{where}: give exactly one of `videos:` (to extract), `frames:` (already extracted) "
                               f"or `frames_from:` (another source's frames); found {given or 'none'}")
-        for key in ("annotations", "videos", "frames"):
-            if key in spec and not (root / spec[key]).exists():
-                raise ConfigError(f"{where}.{key}: {spec[key]} does not exist; point it at the downloaded dataset")
         if "frames_from" in spec and spec["frames_from"] not in config["sources"]:
             raise ConfigError(f"{where}.frames_from: no source named {spec['frames_from']!r}; "
                               f"use one of {sorted(config['sources'])}")
@@ -94,15 +91,29 @@ def load_config(config, root, source):
         if name not in config["sources"]:
             raise ConfigError(f"{source}: datasets.{dataset}: no source named {name!r}; "
                               f"add it under `sources:` or use one of {sorted(config['sources'])}")
+    return config
+
+
+def missing_downloads(config, root, source):
+    """{path: the one-line error for it} of the files a user downloads (datasets, ImageNet and released weights)
+    that are not there yet. Not an error when the plan is built: a dry run and `snakemake cost` work before the
+    download (the rules ask `Plan.downloaded`); a job that would read one is refused when the run starts."""
+    root = Path(root)
+    missing = {}
+    for name, spec in config["sources"].items():
+        for key in ("annotations", "videos", "frames"):
+            if key in spec and not (root / spec[key]).exists():
+                missing[spec[key]] = (f"{source}: sources.{name}.{key}: {spec[key]} does not exist; download the "
+                                      "dataset there (docs/data.md) or point the key at it")
     for exp, path in config.get("weights", {}).items():
         if not (root / path).is_file():
-            raise ConfigError(f"{source}: weights.{exp}: {path} does not exist; point it at the checkpoint saved by the "
-                              "official code (e.g. the released .pth.tar)")
+            missing[path] = (f"{source}: weights.{exp}: {path} does not exist; point it at the checkpoint saved by "
+                             "the official code (e.g. the released .pth.tar)")
     for backbone, path in config.get("imagenet_weights", {}).items():
         if not (root / path).is_file():
-            raise ConfigError(f"{source}: imagenet_weights.{backbone}: {path} does not exist; download the torchvision "
-                              f"ImageNet weights there or set scale.model.pretrained: null")
-    return config
+            missing[path] = (f"{source}: imagenet_weights.{backbone}: {path} does not exist; download the "
+                             "torchvision ImageNet weights there or set scale.model.pretrained: null")
+    return missing
 
 
 def load_catalogue(path, root, overrides=None, config_path="the configuration"):

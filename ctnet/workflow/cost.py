@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ctnet import paths
 from ctnet.atomic import write_json_atomic, write_text_atomic
-from ctnet.data.registry import parse_annotations
+from ctnet.data.registry import dataset_kind, parse_annotations
 from ctnet.data.synthetic import VAL_FRACTION, split_sizes
 from ctnet.experiment import flatten, resolve_experiment
 from ctnet.model_spec import resolve_spec
@@ -37,16 +37,6 @@ RUNTIME_FLOOR_MINUTES = 10
 # only in them share one throughput row.
 COMPUTE_FREE_KEYS = ("pretrained", "dropout", "zero_init_residual")
 
-# Frames per video and width / height of the real datasets' videos, assumed from each dataset's clip lengths and
-# frame rates (extraction keeps every frame): only the frame storage estimate uses them. Something-Something V1
-# ships its frames, which the workflow reads where they are.
-TYPICAL_VIDEOS = {
-    "sthv2": (45, 4 / 3),             # 2-6 s clips at 12 fps, 240 px high
-    "kinetics400": (300, 16 / 9),     # 10 s YouTube clips at about 30 fps
-    "minikinetics200": (300, 16 / 9),
-    "ucf101": (186, 4 / 3),           # 13,320 clips in 27 hours at 25 fps, 320 x 240
-    "hmdb51": (100, 4 / 3),           # clips of a few seconds at 30 fps
-}
 # Rules whose jobs run as SLURM jobs (the others are localrules of the Snakefile's own process).
 CLUSTER_RULES = ("make_synthetic", "extract_frames", "build_lists", "import_weights", "train", "test", "fuse",
                  "count_flops")
@@ -94,6 +84,7 @@ class Work:
     def __init__(self, plan):
         self.plan = plan
         self._videos = {}
+        self.registry_counts = set()  # sources counted from the registry: no annotation files yet
         self._specs = {}
         self._throughput = {}
 
@@ -119,8 +110,13 @@ class Work:
             if spec["kind"] == "synthetic":
                 train, val = synthetic_split(spec["generate"])
                 self._videos[source] = {"train": train, "val": val}
-            else:
+            elif (self.plan.root / self.plan.data.annotations(source)).is_dir():
                 self._videos[source] = self._annotated(spec, self.plan.root / self.plan.data.annotations(source))
+            else:
+                # Not downloaded yet: a lab prices the run before it fetches 1.6 TB.
+                train, val = dataset_kind(spec["kind"]).official_videos
+                self._videos[source] = {"train": train, "val": val}
+                self.registry_counts.add(source)
         return self._videos[source]
 
     def _annotated(self, spec, folder):
@@ -184,8 +180,8 @@ class Work:
         if spec["kind"] == "synthetic":
             side = short_side or spec["generate"]["size"]
             entry.update(frames_per_video=spec["generate"]["frames"], pixels=side * side, basis="generated")
-        elif spec["kind"] in TYPICAL_VIDEOS and short_side:
-            frames, aspect = TYPICAL_VIDEOS[spec["kind"]]
+        elif dataset_kind(spec["kind"]).typical_video and short_side:
+            frames, aspect = dataset_kind(spec["kind"]).typical_video
             entry.update(frames_per_video=frames, pixels=round(short_side * short_side * aspect), basis="assumed")
         else:
             entry.update(frames_per_video=None, pixels=None, basis="unknown")
@@ -320,6 +316,8 @@ def cost_plan(plan):
         "tests": [work.test(exp, protocol) for exp, protocol in tests],
         "storage": [work.frames_folder(owner) for owner in owners],
         "jobs": jobs,
+        # Last: the entries above count the videos.
+        "videos_from_registry": sorted(work.registry_counts),
     }
 
 
@@ -600,7 +598,10 @@ def render_markdown(cost):
            f"Speed: `{cost['throughput']}` ({cost['basis']}). Hours are device hours (GPU-hours: wall time x GPUs "
            "of the job)" + ("; figures marked (estimate) rest on estimated speeds, not measured ones"
                             if "estimate" in train_sources | test_sources else "") +
-           ". Video counts are those of the annotation files (or of the synthetic source's `generate:`). Every "
+           ". Video counts are those of the annotation files (or of the synthetic source's `generate:`)" +
+           (f"; for {', '.join(cost['videos_from_registry'])}, whose annotation files are not there yet, the "
+            "official release's (ctnet/data/registry.py), an estimate" if cost.get("videos_from_registry") else "") +
+           ". Every "
            f"job's hours include its start-up (Python, torch, the engine): {cost['startup']['train_seconds']:g} s "
            f"a training, {cost['startup']['test_seconds']:g} s a test, measured on {cost['startup']['cpu']}. How "
            "each figure is computed: docs/cost.md.", "",

@@ -12,8 +12,9 @@ from ctnet import paths
 from ctnet.workflow.checks import check_plan
 from ctnet.workflow.cost import training_time_limit
 from ctnet.workflow.config import (DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, configured_seeds, load_catalogue,
-                                   load_config, load_tables)
+                                   load_config, load_tables, missing_downloads)
 from ctnet.workflow.findings import DEFAULT_MIN_SEEDS
+from ctnet.workflow.io import ConfigError
 from ctnet.workflow.resolve import Resolver
 from ctnet.workflow.sources import DataSources
 
@@ -25,6 +26,7 @@ class Plan:
         self.root = Path(root)
         self.config_path = config_path
         self.config = load_config(config, self.root, config_path)
+        self.missing = missing_downloads(self.config, self.root, config_path)
         self.catalogue = load_catalogue(config.get("experiments", DEFAULT_EXPERIMENTS), self.root,
                                         self.config.get("overrides"), config_path)
         self.tables_dir = config.get("tables_dir", DEFAULT_TABLES_DIR)
@@ -83,15 +85,28 @@ class Plan:
         """The list files (train, val, classes) of the data that `exp` trains and tests on."""
         return list(self.data.lists(self.resolver.source_of(exp)).values())
 
-    def experiment_inputs(self, run):
-        """What training `run` reads besides its experiment file: the lists, and the weights it fine-tunes (the
-        parent's run of the same seed)."""
+    def experiment_inputs(self, run, dry_run=False):
+        """What training `run` reads besides its experiment file: the lists, the ImageNet weights it starts from,
+        and the weights it fine-tunes (the parent's run of the same seed)."""
         exp, seed = paths.parse_run(run)
         entry = self.catalogue["experiments"][exp]
         inputs = self.data_lists(exp)
+        pretrained = self.resolve(exp)["model"].get("pretrained")
+        if pretrained in self.config.get("imagenet_weights", {}).values():
+            inputs += self.downloaded(pretrained, dry_run)
         if "init_from" in entry:
             inputs.append(self.weights(entry["init_from"], seed))
         return inputs
+
+    def downloaded(self, path, dry_run):
+        """`path` as a rule's input, where it may be data or weights that the user downloads: while that download
+        is missing, nothing in a dry run (the plan and its cost can be shown before the data are there) and its
+        one-line error in a real run, before any job starts."""
+        if path not in self.missing:
+            return [path]
+        if dry_run:
+            return []
+        raise ConfigError(self.missing[path])
 
     def resolve(self, exp):
         """The experiment file of docs/experiment.md for `exp`, at this configuration's scale and data."""

@@ -27,7 +27,7 @@ rule make_synthetic:
 
 rule extract_frames:
     input:
-        videos=lambda w: PLAN.data.videos(w.source),
+        videos=lambda w: PLAN.downloaded(PLAN.data.videos(w.source), workflow.dryrun),
     output:
         manifest=paths.MANIFEST,
     wildcard_constraints:
@@ -56,8 +56,8 @@ rule extract_frames:
 
 rule build_lists:
     input:
-        frames=lambda w: PLAN.data.frames_ready(w.source),
-        annotations=lambda w: PLAN.data.annotations(w.source),
+        frames=lambda w: [p for path in PLAN.data.frames_ready(w.source) for p in PLAN.downloaded(path, workflow.dryrun)],
+        annotations=lambda w: PLAN.downloaded(PLAN.data.annotations(w.source), workflow.dryrun),
     output:
         **paths.LIST_FILES,
     params:

@@ -8,7 +8,7 @@
 rule train:
     input:
         experiment=paths.TRAIN_EXPERIMENT,
-        lists=lambda w: PLAN.experiment_inputs(w.run),
+        lists=lambda w: PLAN.experiment_inputs(w.run, workflow.dryrun),
     output:
         final=paths.FINAL_WEIGHTS,
         metrics=paths.METRICS,
@@ -42,7 +42,7 @@ rule train:
 # converted for ctnet; the experiment's test rows read it and no training job exists for it.
 rule import_weights:
     input:
-        official=lambda w: PLAN.given_weights[w.exp],
+        official=lambda w: PLAN.downloaded(PLAN.given_weights[w.exp], workflow.dryrun),
         experiment=paths.EXPERIMENT,
     output:
         paths.IMPORTED_WEIGHTS,
