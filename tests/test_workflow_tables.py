@@ -1,14 +1,19 @@
 """Tables that say how sure they are: bootstrap intervals over validation videos (ctnet.workflow.bootstrap), the
-interval columns and brackets of make_table.py's outputs, tables that do not compare with the paper, error bars."""
+interval columns and brackets of make_table.py's outputs, tables that do not compare with the paper, error bars,
+Fig. 5's two panels."""
 
 import csv
 import importlib.util
+import itertools
 import json
 import re
 from pathlib import Path
 
+import matplotlib.collections
+import matplotlib.text
 import numpy as np
 import pytest
+import yaml
 
 from ctnet.engine.scores import save_scores
 from ctnet.workflow import ConfigError, bootstrap, claims
@@ -68,6 +73,14 @@ def reproduced(label, scores, flops, paper=None, **extra):
 def table_plan(rows, comparable):
     return {"table": "t", "title": "Test table", "config": "config/x.yaml", "description": "",
             "comparable": comparable, "findings": [], "rows": rows}
+
+
+def load_script(name):
+    """A script of scripts/ as a module, to call its functions."""
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), ROOT / "scripts" / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_csv(path):
@@ -335,10 +348,84 @@ def test_error_bars_read_from_the_interval_columns(tmp_path):
         writer.writerows(old)
     assert error_bar(read_table_csv(tmp_path / "old.csv")[0], "top1") is None
     for script, extra in (("plot_table.py", ["--title", "t"]), ("plot_fig5.py", [])):
-        spec = importlib.util.spec_from_file_location(script[:-3], ROOT / "scripts" / script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load_script(script)
         for name in ("t.csv", "old.csv"):
             out = tmp_path / f"{script}.{name}.png"
             assert module.main(["--csv", str(tmp_path / name), "--out", str(out), *extra]) == 0
             assert out.stat().st_size > 0
+
+
+def table4_csv(tmp_path, comparable, shared):
+    """Table 4's CSV from config/tables/4.yaml's rows, each CT-Net row with its own FLOPs count and the ensemble
+    not run. With `shared`, both CT-Net rows read one scores file, as at CPU scale where one training serves R50 and
+    R101; otherwise each its own."""
+    spec = yaml.safe_load((ROOT / "config/tables/4.yaml").read_text())
+    rows = []
+    for row in spec["rows"]:
+        if row.get("quoted"):
+            rows.append({"label": row["label"], "origin": "quoted", "paper": row["paper"],
+                         **({"views": row["views"]} if "views" in row else {})})
+        elif "experiment" in row:
+            own = not shared and "r101" in row["experiment"]
+            scores = write_scores(tmp_path / ("r101.json" if own else "ct.json"), n=80, hits1=40 if own else 32,
+                                  classes=5)
+            flops = flops_file(tmp_path / f"{row['experiment']}.flops.json", gflops=row["paper"]["gflops"] / 12)
+            rows.append(reproduced(row["label"], scores, flops, paper=row["paper"], views=12))
+        else:
+            rows.append({"label": row["label"], "origin": "not run", "paper": row["paper"]})
+    write_table(table_plan(rows, comparable), tmp_path / "4.csv", tmp_path / "4.md")
+    return tmp_path / "4.csv"
+
+
+def drawn_texts(fig):
+    """The texts a drawn figure shows: titles, axis labels, annotations, legends and the tick labels inside the
+    view (matplotlib keeps a tick beyond each end that it does not draw)."""
+    fig.canvas.draw()
+    texts = list(fig.texts)
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        texts += ax.get_legend().get_texts() if ax.get_legend() else []
+        for ticks, labels, (low, high) in ((ax.get_xticks(), ax.get_xticklabels(), ax.get_xlim()),
+                                           (ax.get_yticks(), ax.get_yticklabels(), ax.get_ylim())):
+            texts += [label for tick, label in zip(ticks, labels) if low <= tick <= high]
+    return [text for text in texts if text.get_visible() and text.get_text()]
+
+
+def text_overlaps(fig):
+    """Pairs of the figure's drawn texts whose boxes share an area: the boxes of the characters (Text's
+    get_window_extent; an annotation's own spans its leader line too, as one box from text to point)."""
+    renderer = fig.canvas.get_renderer()
+    boxes = [(text.get_text(), matplotlib.text.Text.get_window_extent(text, renderer)) for text in drawn_texts(fig)]
+    return [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2)
+            if min(box_a.x1, box_b.x1) > max(box_a.x0, box_b.x0) and min(box_a.y1, box_b.y1) > max(box_a.y0, box_b.y0)]
+
+
+@pytest.mark.parametrize("comparable, shared", [({"ok": False, "why": WHY}, True), ({"ok": True}, False)])
+def test_fig5_paper_and_run_apart_labels_clear_shared_training_marked(tmp_path, comparable, shared):
+    module = load_script("plot_fig5.py")
+    rows = read_table_csv(table4_csv(tmp_path, comparable, shared))
+    fig = module.draw(rows)
+    assert len(fig.axes) == 2
+    ax_paper, ax_run = fig.axes
+    assert ax_paper.get_title() == "Paper: Kinetics-400, as published"
+    if comparable["ok"]:
+        assert ax_run.get_title() == "This run: comparable with the paper"
+    else:
+        assert ax_run.get_title() == f"This run: not comparable with the paper\n({WHY})"
+        assert "Kinetics-400" not in ax_run.get_title()
+    # The paper's 14 per-clip points (the ensemble has no per-clip cost) and this run's two, on their own axes.
+    assert len(ax_paper.texts) == 14 and "CT-Net-R101 16f" in {text.get_text() for text in ax_paper.texts}
+    assert sorted(text.get_text() for text in ax_run.texts) == ["CT-Net-R101 16f", "CT-Net-R50 16f"]
+    assert max(ax_run.get_ylim()) < min(ax_paper.get_ylim())  # each axis spans its own values only
+    assert text_overlaps(fig) == []
+    # One training behind both CT-Net rows is joined and said so; rows of their own trainings are not.
+    joined = [line.get_label() for line in ax_run.get_lines() if line.get_linestyle() == ":"]
+    assert joined == (["one training\nserves CT-Net-R50 16f and CT-Net-R101 16f"] if shared else [])
+    # Error bars from the interval columns.
+    ours = [row for row in rows if row["source"] == "reproduced"]
+    bars = sorted(tuple(segment[:, 1]) for collection in ax_run.collections
+                  if isinstance(collection, matplotlib.collections.LineCollection)
+                  for segment in collection.get_segments())
+    assert bars == sorted((row["top1_lo"], row["top1_hi"]) for row in ours)
+    out = tmp_path / "fig5.png"
+    assert module.main(["--csv", str(tmp_path / "4.csv"), "--out", str(out)]) == 0 and out.stat().st_size > 0

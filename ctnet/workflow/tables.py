@@ -15,12 +15,11 @@ videos, scaled-down models), the differences to the paper are left out and a lin
 5 classes or fewer top-5 is 100 % by construction and left empty.
 """
 
-import csv
-import io
 from decimal import ROUND_HALF_UP, Decimal
 
 from ctnet.atomic import write_text_atomic
 from ctnet.workflow import bootstrap, claims
+from ctnet.workflow.report import csv_text, decimals, markdown_table
 from ctnet.workflow.results import TRIVIAL_TOP5_CLASSES, comparable, reproduce_row
 
 COLUMNS = [
@@ -32,12 +31,12 @@ COLUMNS = [
     "top1_lo", "top1_hi", "top5_lo", "top5_hi", "mean_class_acc", "mean_class_acc_lo", "mean_class_acc_hi",
     # seeds trained per experiment, and the lowest and highest top-1 of one seed (the spread over seeds)
     "seeds", "top1_seed_min", "top1_seed_max",
+    # the scores files a reproduced row reads (rows of one training read the same), and whether the table's
+    # accuracies stand beside the paper's ("yes", or "no: " and why)
+    "scores", "comparable",
 ]
-INTERVAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):]  # the uncertainty: bootstrap intervals, seeds
-
-
-def _number(value, digits):
-    return "" if value is None else f"{value:.{digits}f}"
+# the uncertainty: intervals and seeds
+INTERVAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):COLUMNS.index("top1_seed_max") + 1]
 
 
 def _diff(ours, paper):
@@ -48,6 +47,7 @@ def build_rows(plan):
     """CSV-ready dicts (strings) for every row of the plan, in the spec's order. Besides COLUMNS, each holds
     `_num_videos` and `_num_classes` of its scores (None for rows not reproduced) for the Markdown's notes."""
     compare = comparable(plan)["ok"]
+    comparable_cell = "yes" if compare else f"no: {comparable(plan).get('why', '')}".rstrip(": ")
     out = []
     for row in plan["rows"]:
         ours = reproduce_row(row)
@@ -70,16 +70,16 @@ def build_rows(plan):
             "experiment": row.get("experiment", row.get("ensemble", " ".join(row.get("mean_over", [])))),
             "protocol": row.get("protocol", ""),
             "views": "" if views is None else str(views),
-            "top1": _number(ours["top1"], 2),
-            "top5": _number(ours["top5"], 2),
-            "gflops": _number(ours["gflops"], 1),
-            "gflops_per_view": _number(ours["gflops_per_view"], 1),
-            "paper_top1": _number(paper.get("top1"), 1),
-            "paper_top5": _number(paper.get("top5"), 1),
-            "paper_gflops": _number(paper.get("gflops"), 1),
-            "paper_gflops_per_view": _number(paper_per_view, 1),
-            "diff_top1": _number(_diff(ours["top1"], paper.get("top1")) if compare else None, 2),
-            "diff_top5": _number(_diff(ours["top5"], paper.get("top5")) if compare else None, 2),
+            "top1": decimals(ours["top1"], 2),
+            "top5": decimals(ours["top5"], 2),
+            "gflops": decimals(ours["gflops"], 1),
+            "gflops_per_view": decimals(ours["gflops_per_view"], 1),
+            "paper_top1": decimals(paper.get("top1"), 1),
+            "paper_top5": decimals(paper.get("top5"), 1),
+            "paper_gflops": decimals(paper.get("gflops"), 1),
+            "paper_gflops_per_view": decimals(paper_per_view, 1),
+            "diff_top1": decimals(_diff(ours["top1"], paper.get("top1")) if compare else None, 2),
+            "diff_top5": decimals(_diff(ours["top5"], paper.get("top5")) if compare else None, 2),
             "paper_certainty": ";".join(f"{key}={value}" for key, value in certainty.items()),
             "note": row.get("note", ""),
         }
@@ -88,24 +88,19 @@ def build_rows(plan):
             if metric == "top5" and trivial_top5:
                 point = lo = hi = None
             if metric == "mean_class_acc":
-                cells[metric] = _number(point, 2)
-            cells[f"{metric}_lo"], cells[f"{metric}_hi"] = _number(lo, 2), _number(hi, 2)
+                cells[metric] = decimals(point, 2)
+            cells[f"{metric}_lo"], cells[f"{metric}_hi"] = decimals(lo, 2), decimals(hi, 2)
         cells["seeds"] = str(intervals.get("seeds", ""))
         spread = intervals.get("spread", {}).get("top1", (None, None))
-        cells["top1_seed_min"], cells["top1_seed_max"] = (_number(value, 2) for value in spread)
+        cells["top1_seed_min"], cells["top1_seed_max"] = (decimals(value, 2) for value in spread)
+        cells["scores"] = " ".join(str(path) for evaluation in row.get("evaluations", [])
+                                   for path in bootstrap.seed_list(evaluation["scores"]))
+        cells["comparable"] = comparable_cell
         cells["_num_videos"] = intervals.get("num_videos")
         cells["_num_classes"] = intervals.get("num_classes")
         cells["_method"] = intervals.get("method")
         out.append(cells)
     return out
-
-
-def to_csv(rows):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _percent(text):
@@ -179,18 +174,18 @@ def to_markdown(plan, rows, findings):
     spread = seeds and seeds[-1] > 1
     header = (["Group"] if has_group else []) + ["Row", "Source", "Views", "Top-1", "Top-5", "GFLOPs"]
     header += [name for name, _ in deltas] + (["Top-1 of one seed (min–max)"] if spread else [])
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    cells = []
     for row, cert in zip(rows, certainty):
-        cells = ([row["group"]] if has_group else []) + [
-            row["row"].replace("|", "\\|"), row["source"], row["views"] or "–",
+        cells.append(([row["group"]] if has_group else []) + [
+            row["row"], row["source"], row["views"] or "–",
             _cell(_accuracy(row, "top1"), row["paper_top1"], cert.get("top1")),
             _cell(_accuracy(row, "top5"), row["paper_top5"], cert.get("top5")),
             _cell(row["gflops"], row["paper_gflops"], cert.get("gflops")),
-        ] + [row[key] or "–" for _, key in deltas]
+        ] + [row[key] or "–" for _, key in deltas])
         if spread:
-            cells.append(f"{_percent(row['top1_seed_min'])}–{_percent(row['top1_seed_max'])}"
-                         if row["top1_seed_min"] else "–")
-        lines.append("| " + " | ".join(cells) + " |")
+            cells[-1].append(f"{_percent(row['top1_seed_min'])}–{_percent(row['top1_seed_max'])}"
+                             if row["top1_seed_min"] else "–")
+    lines += markdown_table(header, cells)
     videos = {row["_num_videos"] for row in rows if row.get("_num_videos") and row.get("top1_lo")}
     if videos:
         methods = sorted({row["_method"] for row in rows if row.get("_method")})
@@ -213,5 +208,5 @@ def to_markdown(plan, rows, findings):
 
 def write_table(plan, rows, findings, csv_path, md_path):
     """Write the table's CSV and Markdown atomically from its `build_rows` and its claims' evidence."""
-    write_text_atomic(csv_path, to_csv(rows))
+    write_text_atomic(csv_path, csv_text(COLUMNS, rows))
     write_text_atomic(md_path, to_markdown(plan, rows, findings))
