@@ -12,7 +12,10 @@ core, and the bytes of one extracted frame.
 Each model runs as the engine runs it for its first experiment: on CUDA with `train.amp` autocast, channels-last
 (`train.channels_last`) and cuDNN autotuning unless `train.deterministic`, training at the per-GPU batch
 (`train.batch_size / resources.train.gpu`) with the experiment's optimiser, inference through the evaluator's
-`predict_views` at the protocol's `views_per_batch`; on CUDA the peak memory per clip is recorded too. On CPU
+`predict_views` at the protocol's `views_per_batch`. On CUDA the memory is recorded too: a training step's peak
+as `train_gpu_mb_base` + clips x `train_gpu_mb_per_clip` (the line through its peaks at the per-GPU batch and at
+half of it, which the workflow plans micro-batches with) and inference's peak per clip; `--estimate` estimates the
+training figures from the tensors autograd saves for one clip on the CPU (`estimated_train_memory`). On CPU
 torch uses `--threads` threads (default: the configuration's `resources.train.threads`) and the clock is the
 process's CPU time per thread, which other jobs on a shared machine do not inflate. After `--warmup` untimed
 steps, the median of `--steps` timed steps counts. `--estimate` times no model: clips/s = effective FLOP/s
@@ -133,16 +136,17 @@ def timed(run, steps, warmup, device):
     return statistics.median(seconds)
 
 
-def train_step_runner(model, need, size, device):
-    """One optimiser step as the trainer takes it, on a random batch of the per-device size."""
+def train_step_runner(model, need, size, device, batch=None):
+    """One optimiser step as the trainer takes it, on a random batch of the per-device size (or `batch` clips)."""
+    batch = batch or need["train_batch"]
     amp = need["amp"] if device.type == "cuda" else None
     params = [param for param in model.parameters() if param.requires_grad]
     optimizer = (torch.optim.AdamW(params, lr=1e-4) if need["optimizer"] == "adamw"
                  else torch.optim.SGD(params, lr=1e-4, momentum=0.9))
     scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
     frames = need["model"]["num_segments"]
-    clips = torch.randn(need["train_batch"], 3, frames, size, size, device=device)
-    labels = torch.randint(0, need["num_classes"], (need["train_batch"],), device=device)
+    clips = torch.randn(batch, 3, frames, size, size, device=device)
+    labels = torch.randint(0, need["num_classes"], (batch,), device=device)
 
     def step():
         model.train()
@@ -167,11 +171,66 @@ def test_runner(model, need, size, device):
     return run
 
 
-def peak_mb_per_clip(run, batch, device):
+def peak_mb(run, device):
     torch.cuda.reset_peak_memory_stats(device)
     run()
     torch.cuda.synchronize(device)
-    return round(torch.cuda.max_memory_allocated(device) / 2**20 / batch, 1)
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def train_memory(model, need, size, device):
+    """{"train_gpu_mb_base", "train_gpu_mb_per_clip"}: a training step's peak memory is base + clips x per clip,
+    the line through the peaks at the per-device batch and at half of it (weights, gradients and optimiser state
+    are the same in both, each clip's activations come on top); the workflow plans micro-batches with it."""
+    batch = need["train_batch"]
+    half = max(1, batch // 2)
+    peaks = {clips: peak_mb(train_step_runner(model, need, size, device, clips), device) for clips in (half, batch)}
+    per_clip = (peaks[batch] - peaks[half]) / (batch - half) if batch > half else peaks[batch]
+    per_clip = max(per_clip, peaks[batch] / (2 * batch))  # allocator rounding can flatten the line at small sizes
+    return {"train_gpu_mb_base": round(max(1.0, peaks[batch] - batch * per_clip), 1),
+            "train_gpu_mb_per_clip": round(per_clip, 1)}
+
+
+# Estimated training memory on top of the tensors autograd saves for backward: the gradients in flight during the
+# backward pass and the allocator's rounding.
+ACTIVATION_MARGIN = 1.25
+
+
+def estimated_train_memory(model, need, size):
+    """{"train_gpu_mb_base", "train_gpu_mb_per_clip"} without a GPU: per clip, the bytes of the tensors autograd
+    saves for backward in one clip's training forward pass on the CPU (each storage once, in the experiment's
+    precision) x ACTIVATION_MARGIN, plus twice the largest output of a layer (its input and output live at once,
+    saved or not: what a model with frozen blocks needs beyond its few saved tensors); the base, the trainable
+    weights, their gradients and the optimiser's state (SGD's momentum, AdamW's two moments) in fp32, plus the
+    frozen weights."""
+    saved, largest = {}, [0]
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    def output_bytes(_module, _inputs, output):
+        if isinstance(output, torch.Tensor):
+            largest[0] = max(largest[0], output.untyped_storage().nbytes())
+
+    hooks = [module.register_forward_hook(output_bytes) for module in model.modules()
+             if not list(module.children())]
+
+    frames = need["model"]["num_segments"]
+    clips = torch.randn(1, 3, frames, size, size)
+    model.train()
+    # bf16 and fp16 both save 2-byte activations; the CPU's autocast does bf16
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), \
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=need["amp"] is not None):
+        model(clips).float().sum()
+    for hook in hooks:
+        hook.remove()
+    trainable = sum(param.numel() for param in model.parameters() if param.requires_grad)
+    frozen = sum(param.numel() for param in model.parameters() if not param.requires_grad)
+    copies = 4 if need["optimizer"] == "adamw" else 3
+    return {"train_gpu_mb_base": round((copies * trainable + frozen) * 4 / 2**20, 1),
+            "train_gpu_mb_per_clip": round((sum(saved.values()) * ACTIVATION_MARGIN + 2 * largest[0]) / 2**20, 1)}
 
 
 def measure_model(key, size, need, args, device, device_name):
@@ -184,12 +243,13 @@ def measure_model(key, size, need, args, device, device_name):
            "precision": (need["amp"] or "fp32") if device.type == "cuda" or args.estimate else "fp32",
            "channels_last": bool(need["channels_last"] and (device.type == "cuda" or args.estimate)),
            "train_clips_per_s": None, "test_clips_per_s": None,
-           "train_memory_mb_per_clip": None, "test_memory_mb_per_clip": None}
+           "train_gpu_mb_base": None, "train_gpu_mb_per_clip": None, "test_memory_mb_per_clip": None}
     if args.estimate:
         flop_per_s = args.tflops * 1e12
         forward = 2 * gflops * 1e9  # fvcore counts a multiply-add as one FLOP
         if "train" in need["figures"]:
             row["train_clips_per_s"] = round(flop_per_s / (3 * forward), 2)
+            row.update(estimated_train_memory(model, need, size))
         if "test" in need["figures"]:
             row["test_clips_per_s"] = round(flop_per_s / forward, 2)
         return row
@@ -204,8 +264,10 @@ def measure_model(key, size, need, args, device, device_name):
             continue
         run = runner(model, need, size, device)
         row[f"{figure}_clips_per_s"] = round(batch / timed(run, args.steps, args.warmup, device), 2)
-        if device.type == "cuda":
-            row[f"{figure}_memory_mb_per_clip"] = peak_mb_per_clip(run, batch, device)
+        if device.type == "cuda" and figure == "train":
+            row.update(train_memory(model, need, size, device))
+        elif device.type == "cuda":
+            row["test_memory_mb_per_clip"] = round(peak_mb(run, device) / batch, 1)
     return row
 
 
@@ -310,7 +372,7 @@ def report(rows, loaders, startup):
     for row in rows:
         ref = tsn_reference(rows, row) or {}
         print(f"| {row['model']} | {row['size']} | {row['gflops']:.3g} | {row['train_clips_per_s'] or '-'} "
-              f"| {row['test_clips_per_s'] or '-'} | {row['train_memory_mb_per_clip'] or '-'} "
+              f"| {row['test_clips_per_s'] or '-'} | {row['train_gpu_mb_per_clip'] or '-'} "
               f"| {ratio(row['gflops'], ref.get('gflops'))} "
               f"| {ratio(ref.get('train_clips_per_s'), row['train_clips_per_s'])} "
               f"| {ratio(ref.get('test_clips_per_s'), row['test_clips_per_s'])} |")

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The checks that need a GPU, in one run: the CUDA tests (pytest -m cuda), then the model-speed and throughput
-# benchmarks on CUDA, each under a time limit. From the repository root of a GPU machine:
+# The checks that need a GPU, in one run: gradient accumulation on the GPU against CPU processes, the other CUDA
+# tests (pytest -m cuda), then the model-speed and throughput benchmarks on CUDA, each under a time limit. From the
+# repository root of a GPU machine:
 #
 #     benchmarks/cuda_check.sh [OUT]    # OUT (or $OUT): logs and results, default benchmarks/out/cuda-check
 #
-# PYTHON (default .venv/bin/python) picks the interpreter; TESTS_LIMIT_S, SPEED_LIMIT_S, THROUGHPUT_LIMIT_S the
-# limits in seconds. A step that fails or overruns (exit 124) does not stop the others; the script exits 1 if any
-# step failed, 2 if no CUDA device is visible (the tests would all skip and prove nothing).
+# PYTHON (default .venv/bin/python) picks the interpreter; ACCUMULATION_LIMIT_S, TESTS_LIMIT_S, SPEED_LIMIT_S,
+# THROUGHPUT_LIMIT_S the limits in seconds. A step that fails or overruns (exit 124) does not stop the others; the
+# script exits 1 if any step failed, 2 if no CUDA device is visible (the tests would all skip and prove nothing).
 set -u
 OUT=${1:-${OUT:-benchmarks/out/cuda-check}}
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -32,7 +33,9 @@ step() {  # step NAME LIMIT_S COMMAND...: the output goes to the terminal and $O
     fi
 }
 
-step tests "${TESTS_LIMIT_S:-1200}" "$PYTHON" -m pytest -m cuda -rs -q tests
+# Gradient accumulation on the GPU (4 micro-batches of 2) against 4 CPU processes, printing the difference.
+step accumulation "${ACCUMULATION_LIMIT_S:-300}" "$PYTHON" -m pytest -m cuda -rs -q -s tests/test_engine_accumulation.py
+step tests "${TESTS_LIMIT_S:-1200}" "$PYTHON" -m pytest -m cuda -rs -q tests --ignore tests/test_engine_accumulation.py
 step model-speed "${SPEED_LIMIT_S:-600}" "$PYTHON" benchmarks/bench_model_speed.py --device cuda --repeats 10
 step throughput "${THROUGHPUT_LIMIT_S:-900}" "$PYTHON" benchmarks/bench_throughput.py --config config/paper.yaml \
     --device cuda --out "$OUT/throughput-cuda.yaml"

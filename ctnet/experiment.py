@@ -1,7 +1,7 @@
 """Read a resolved experiment YAML (docs/experiment.md), check every section and fill the engine's defaults.
 
 The engine owns the `train:` and `protocols:` sections. `model:` and `data:` are passed on to `build_model`
-and `build_dataset`, which fill their own defaults (`ctnet.model_spec`, `DATA_DEFAULTS`), with two exceptions
+and `build_dataset`, which fill their own defaults (`ctnet.model_spec`, `ctnet.data.spec`), with two exceptions
 filled here when absent: `model.dropout`, whose paper default depends on the dataset family (appendix A.1), and
 `data.workers`, the engine's DataLoader's. Every section is checked here, so that the workflow, which imports
 this module without torch, refuses a bad value when it plans the run rather than when a job runs.
@@ -12,18 +12,21 @@ from pathlib import Path
 
 import yaml
 
-from ctnet.data.registry import DATASETS
-from ctnet.model_spec import is_int, resolve_spec
+from ctnet.data.registry import KINETICS_DATASETS
+from ctnet.data.spec import DATA_DEFAULTS, check_data
+from ctnet.model_spec import is_int, is_number, resolve_spec
 
-# The paper's training schedules (appendix A.1), kept here only: Kinetics-style datasets (`data.dataset` in
-# KINETICS_DATASETS) and the rest (Something-Something and any other) differ in epochs, learning rate, dropout and
-# weight decay. config/experiments.yaml states only what differs from these for a paper dataset (UCF101/HMDB51's
-# fine-tuning, and the Kinetics schedule for CPU-scale runs on synthetic data; tests/test_engine_config.py keeps
-# that copy equal to KINETICS_TRAIN_DEFAULTS).
-KINETICS_DATASETS = tuple(name for name, kind in DATASETS.items() if kind.family == "kinetics")
+# The paper's training schedules (appendix A.1), kept here only: Kinetics-style datasets (`data.dataset` in the
+# registry's KINETICS_DATASETS) and the rest (Something-Something and any other) differ in epochs, learning rate,
+# dropout and weight decay. config/experiments.yaml states only what differs from these for a paper dataset
+# (UCF101/HMDB51's fine-tuning, and the Kinetics schedule for CPU-scale runs on synthetic data;
+# tests/test_engine_config.py keeps that copy equal to KINETICS_TRAIN_DEFAULTS).
 TRAIN_DEFAULTS = {
     "epochs": 45,
     "batch_size": 64,
+    # Clips one process computes at once; batch_size / (processes x micro_batch) of them, gradients accumulated,
+    # make one optimiser step. null: the process's whole share, no accumulation. The official BN batch is 8.
+    "micro_batch": None,
     "lr": 0.02,
     "base_batch": 64,
     "warmup_epochs": 10,
@@ -49,19 +52,6 @@ KINETICS_TRAIN_DEFAULTS = {**TRAIN_DEFAULTS, "epochs": 110, "lr": 0.01, "weight_
 OPTIMIZERS = ("sgd", "adamw")
 DROPOUT_DEFAULTS = {"kinetics": 0.5, "other": 0.3}
 DATA_WORKERS_DEFAULT = 4
-
-DATA_DEFAULTS = {
-    "filename_tmpl": "img_{:05d}.jpg",
-    "num_frames": 8,
-    "sampling": "sparse",
-    "dense_stride": 8,
-    "dense_window": None,  # null: dense_stride; W: stride W // num_frames, start as the official code (64)
-    "train_size": 224,
-    "scales": [1.0, 0.875, 0.75, 0.66],
-    "flip": False,
-    "flip_label_map": None,
-}
-SAMPLINGS = ("sparse", "dense")
 
 PROTOCOL_DEFAULTS = {
     "clips": 1,
@@ -127,7 +117,10 @@ def resolve_experiment(raw, source="experiment"):
         resolve_spec(exp["model"])
     except ValueError as err:
         raise ExperimentError(f"{source}: {err}") from None
-    _check_data({**DATA_DEFAULTS, **exp["data"]}, source)
+    try:
+        check_data({**DATA_DEFAULTS, **exp["data"]})
+    except ValueError as err:
+        raise ExperimentError(f"{source}: {err}") from None
     # The DataLoader is the engine's, so is its worker count.
     exp["data"].setdefault("workers", DATA_WORKERS_DEFAULT)
     workers = exp["data"]["workers"]
@@ -152,6 +145,22 @@ def resolve_experiment(raw, source="experiment"):
     return exp
 
 
+def accumulation(batch_size, micro_batch, world_size, name):
+    """(micro-batch, accumulation steps) of one process (the trainer's, and the workflow's plan for GPUs): `micro_batch` clips per forward pass (null: the whole
+    per-process share, batch_size / world_size) and batch_size / (world_size x micro_batch) of them per optimiser
+    step, which must be whole; else one line naming the numbers and the fix."""
+    if batch_size % world_size:
+        raise ValueError(f"{name}: train.batch_size {batch_size} is not divisible by {world_size} processes; "
+                         "change the batch or --gpus")
+    share = batch_size // world_size
+    micro_batch = micro_batch or share
+    if share % micro_batch:
+        raise ValueError(f"{name}: train.batch_size {batch_size} over {world_size} process(es) is {share} clips "
+                         f"each, not a multiple of train.micro_batch {micro_batch}; set a micro_batch that divides "
+                         f"{share} or change --gpus")
+    return micro_batch, share // micro_batch
+
+
 def resolve_protocol(spec, source="protocol"):
     """Return the protocol `spec` with defaults filled in, checking every value."""
     unknown = sorted(set(spec) - set(PROTOCOL_DEFAULTS))
@@ -169,42 +178,21 @@ def resolve_protocol(spec, source="protocol"):
     return protocol
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_data(data, source):
-    for key in ("num_frames", "dense_stride", "train_size"):
-        if not is_int(data[key]) or data[key] < 1:
-            raise ExperimentError(f"{source}: data.{key} must be a positive integer, got {data[key]!r}")
-    if data["sampling"] not in SAMPLINGS:
-        raise ExperimentError(f"{source}: data.sampling must be one of {', '.join(SAMPLINGS)}; "
-                              f"got {data['sampling']!r}")
-    if data["dense_window"] is not None and not (is_int(data["dense_window"])
-                                                 and data["dense_window"] >= data["num_frames"]):
-        raise ExperimentError(f"{source}: data.dense_window must be null or an integer >= data.num_frames, "
-                              f"got {data['dense_window']!r}")
-    scales = data["scales"]
-    if not (isinstance(scales, list) and scales and all(_is_number(s) and 0 < s <= 1 for s in scales)):
-        raise ExperimentError(f"{source}: data.scales must be a list of numbers in (0, 1], got {scales!r}")
-    if not isinstance(data["flip"], bool):
-        raise ExperimentError(f"{source}: data.flip must be true or false, got {data['flip']!r}")
-    if not isinstance(data["filename_tmpl"], str):
-        raise ExperimentError(f"{source}: data.filename_tmpl must be a format string such as 'img_{{:05d}}.jpg', "
-                              f"got {data['filename_tmpl']!r}")
-
-
 def _check_train(train, source):
     for key in ("epochs", "batch_size", "base_batch"):
         if not is_int(train[key]) or train[key] < 1:
             raise ExperimentError(f"{source}: train.{key} must be a positive integer, got {train[key]!r}")
+    micro = train["micro_batch"]
+    if micro is not None and not (is_int(micro) and micro >= 1 and train["batch_size"] % micro == 0):
+        raise ExperimentError(f"{source}: train.micro_batch must be null or a positive integer dividing "
+                              f"train.batch_size {train['batch_size']}, got {micro!r}")
     for key in ("warmup_epochs", "eval_every"):
         if not is_int(train[key]) or train[key] < 0:
             raise ExperimentError(f"{source}: train.{key} must be a non-negative integer, got {train[key]!r}")
     for key in ("lr", "momentum", "weight_decay"):
-        if not _is_number(train[key]) or train[key] < 0:
+        if not is_number(train[key]) or train[key] < 0:
             raise ExperimentError(f"{source}: train.{key} must be a non-negative number, got {train[key]!r}")
-    if train["clip_grad_norm"] is not None and not (_is_number(train["clip_grad_norm"]) and train["clip_grad_norm"] > 0):
+    if train["clip_grad_norm"] is not None and not (is_number(train["clip_grad_norm"]) and train["clip_grad_norm"] > 0):
         raise ExperimentError(f"{source}: train.clip_grad_norm must be a positive number or null")
     if train["optimizer"] not in OPTIMIZERS:
         raise ExperimentError(f"{source}: train.optimizer must be one of {', '.join(OPTIMIZERS)}; "
@@ -219,7 +207,7 @@ def _check_train(train, source):
         raise ExperimentError(f"{source}: train.amp must be one of bf16, fp16, null; got {train['amp']!r}")
     scale = train["head_lr_scale"]
     if not (isinstance(scale, dict) and set(scale) <= {"weight", "bias"}
-            and all(_is_number(value) and value > 0 for value in scale.values())):
+            and all(is_number(value) and value > 0 for value in scale.values())):
         raise ExperimentError(f"{source}: train.head_lr_scale must map weight and/or bias to positive numbers "
                               f"(official fc_lr5: {{weight: 5, bias: 10}}), got {scale!r}")
     # A fresh, complete mapping: an absent part keeps 1, and no experiment shares the defaults' dict.

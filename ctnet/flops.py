@@ -11,8 +11,8 @@ from torch import nn
 import ctnet.model_spec
 import ctnet.models
 from ctnet.atomic import write_json_atomic
+from ctnet.cache import number_problem, read_cache
 from ctnet.models import build_model, count_parameters
-from ctnet.workflow.io import number_problem, read_cache
 
 # Besides the spec, the class count and the size, a count depends on the code that builds the model and counts it:
 # a cached count made by other code is not reused.

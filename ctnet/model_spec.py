@@ -47,6 +47,10 @@ def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def torchvision_version(source):
     """The weights version of a ``pretrained`` value ``"torchvision:<version>"``, None for anything else."""
     if isinstance(source, str) and source.startswith(TORCHVISION_PREFIX):
@@ -104,7 +108,7 @@ def resolve_spec(spec):
     elif replace not in PLANS:
         _fail("replace", replace, f"one of {PLANS} or a list of block names")
     dropout = resolved["dropout"]
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+    if not is_number(dropout) or not 0 <= dropout < 1:
         _fail("dropout", dropout, "a number in [0, 1)")
     if not is_int(resolved["base_width"]) or resolved["base_width"] < 1:
         _fail("base_width", resolved["base_width"], "a positive integer (64 = the paper)")

@@ -21,10 +21,12 @@ def main(argv=None) -> int:
                                                         "Something-Something V1 frame folders)")
     parser.add_argument("--out", required=True, help="folder for the lists")
     parser.add_argument("--split", type=int, default=1, help="UCF101 / HMDB51 split number (1-3)")
+    parser.add_argument("--rows-annotations", help="Mini-Kinetics-200: the folder of the Kinetics-400 CSVs its id "
+                                                   "lists select from (default: --annotations)")
     args = parser.parse_args(argv)
     try:
         index = index_frames(args.frames, filename_prefix=dataset_kind(args.dataset).frame_prefix)
-        splits = parse_annotations(args.dataset, args.annotations, index, args.split)
+        splits = parse_annotations(args.dataset, args.annotations, index, args.split, args.rows_annotations)
     except (ValueError, FileNotFoundError) as exc:
         parser.exit(2, f"build_lists.py: error: {exc}\n")
     for split, ids in splits.missing.items():

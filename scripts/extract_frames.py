@@ -13,13 +13,14 @@ import sys
 from collections import Counter
 
 from ctnet.data.extract import FrameWriteError, extract_videos, failures_exceed, output_names, parse_shard
+from ctnet.data.frames import SHORT_SIDE
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", required=True, help="folder of videos (searched recursively) or a list file")
     parser.add_argument("--out", required=True, help="frames root folder")
-    parser.add_argument("--short-side", type=int, default=256, help="resize the short side to this (0 = keep)")
+    parser.add_argument("--short-side", type=int, default=SHORT_SIDE, help="resize the short side to this (0 = keep)")
     parser.add_argument("--shard", default="0/1", help="I/N: handle every N-th video starting at I (0-based)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality (1-95)")

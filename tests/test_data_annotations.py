@@ -63,6 +63,24 @@ def test_minikinetics200_restricts_to_the_subset(tmp_path):
     assert _triples(splits.records["val"]) == [("ddd_000030_000040", 290, 1)]
 
 
+def test_minikinetics200_as_released_reads_the_rows_of_kinetics400(tmp_path):
+    """The Mini-Kinetics-200 release is its two id lists alone: the rows come from Kinetics-400's CSVs (the
+    rehearsal's real-format data found the parser reading them from the lists' folder only)."""
+    kinetics, mini = tmp_path / "kinetics", tmp_path / "mini"
+    kinetics.mkdir()
+    mini.mkdir()
+    (kinetics / "train.csv").write_text(KINETICS_TRAIN)
+    (kinetics / "validate.csv").write_text(KINETICS_VAL)
+    (mini / "train_ytid_list.txt").write_text("bbb\n")
+    (mini / "val_ytid_list.txt").write_text("ddd\n")
+    index = {"bbb_000005_000015": ("bbb_000005_000015", 300), "ddd_000030_000040": ("ddd_000030_000040", 290)}
+    with pytest.raises(FileNotFoundError, match="no Kinetics training CSV"):
+        parse_annotations("minikinetics200", mini, index)
+    splits = parse_annotations("minikinetics200", mini, index, rows_annotations=kinetics)
+    assert _triples(splits.records["train"]) == [("bbb_000005_000015", 300, 0)]
+    assert _triples(splits.records["val"]) == [("ddd_000030_000040", 290, 0)]
+
+
 def test_sthv1_with_its_own_frame_names(tmp_path):
     ann = tmp_path / "ann"
     ann.mkdir()

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from ctnet import paths
-from ctnet.data.extract import (count_frames, extract_video, extract_videos, failures_exceed, list_videos, parse_shard,
-                                read_manifests)
+from ctnet.data.extract import extract_video, extract_videos, failures_exceed, list_videos, parse_shard
+from ctnet.data.frames import count_frames, read_manifests
 from ctnet.data.video import VideoDecodeError, decode_frames, encode_video, scaled_size
 from helpers import load_script
 

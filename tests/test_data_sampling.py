@@ -4,7 +4,7 @@ import pytest
 from ctnet.data.sampling import (dense_layout, dense_test_indices, dense_train_indices, segment_spread_indices,
                                  sparse_test_indices, sparse_train_indices, view_indices, train_indices)
 from ctnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from ctnet.experiment import DATA_DEFAULTS
+from ctnet.data.spec import DATA_DEFAULTS
 
 
 def test_sparse_train_takes_one_frame_per_segment():

@@ -166,7 +166,8 @@ def test_checkpoint_is_atomic_and_restores_random_state(tmp_path):
         def __reduce__(self):
             raise RuntimeError("cannot pickle")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OSError, match=f"{path}: could not write the checkpoint: cannot pickle; the previous "
+                       "last.pt is unchanged"):
         save_checkpoint(path, {"bad": Unpicklable()})
     assert torch.equal(load_checkpoint(path)["w"], torch.arange(3))  # the previous checkpoint survives
     assert [p.name for p in path.parent.iterdir()] == ["last.pt"]

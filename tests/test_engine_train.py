@@ -199,7 +199,7 @@ def _one_step(rank, world_size, exp_path, out, port):
         # Eval mode: BatchNorm then uses running statistics, so one process's full batch and two processes'
         # half batches compute the same function and DDP's mean of the halves' gradients must equal it.
         trainer.model.eval()
-        trainer.train_step(clips[rank * share:(rank + 1) * share], labels[rank * share:(rank + 1) * share])
+        trainer.train_step([(clips[rank * share:(rank + 1) * share], labels[rank * share:(rank + 1) * share])])
         if rank == 0:
             grads = {name: p.grad.clone() for name, p in trainer.model.named_parameters() if p.grad is not None}
             torch.save(grads, Path(out) / f"grads{world_size}.pt")

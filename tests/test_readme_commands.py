@@ -53,6 +53,12 @@ def fresh_copy(tmp_path, dry_run):
             (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, tmp_path / name)  # modification times kept: make finds .venv up to date
     (tmp_path / ".venv").symlink_to(VENV)
+    # make must find .venv up to date (as after the README's first command), or its venv recipe would reinstall
+    # the shared environment's editable ctnet from this copy.
+    installed = (VENV / "bin/snakemake").stat().st_mtime
+    for name in ("pyproject.toml", "constraints.txt"):
+        os.utime(tmp_path / name, (installed - 60, installed - 60))
+    assert subprocess.run(["make", "-q", ".venv/bin/snakemake"], cwd=tmp_path).returncode == 0
     if dry_run:
         with open(tmp_path / "workflow/profiles/default/config.yaml", "a") as handle:
             handle.write("dryrun: true\n")

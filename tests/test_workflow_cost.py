@@ -252,3 +252,74 @@ def test_snakemake_cost_prices_the_paper_configuration_in_seconds(tmp_path):
     markdown = (work / "results/tables/cost.md").read_text()
     assert "GPU-hours" in markdown and "(estimate)" in markdown and "estimate:" in markdown
     assert float(total["train_hours"]) > 500 and float(total["gigabytes"]) > 100
+
+
+# ---------------------------------------------------------------------------------------------- GPUs and memory
+def gpu_resources(gpus, **train):
+    """The smoke configuration's resources with training jobs of `gpus` GPUs and `train` on top."""
+    resources = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())["resources"]
+    resources["train"].update(gpu=gpus, cpus_per_task=4 * gpus, **train)
+    return resources
+
+
+def with_memory(path, base, per_clip):
+    """The throughput file at `path` with every model's training memory set."""
+    document = yaml.safe_load(path.read_text())
+    for row in document["models"]:
+        row.update(train_gpu_mb_base=base, train_gpu_mb_per_clip=per_clip)
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_micro_batch_is_the_largest_divisor_of_the_share_that_fits():
+    """batch 64 per step; 1,000 MB fixed, 2,000 per clip, GPU_RESERVE_MB for CUDA: a 40 GB GPU holds 19 clips, a
+    24 GB one 11, an 80 GB one 39; the official BN batch (micro_batch 8) caps what fits."""
+    from ctnet.workflow.gpu_plan import GPU_RESERVE_MB, micro_batch_plan
+    row = {"model": "m", "size": 224, "train_gpu_mb_base": 1000, "train_gpu_mb_per_clip": 2000}
+
+    def split(gpus, memory, cap=None):
+        plan = micro_batch_plan(64, None, {"gpus": gpus, "gpu_memory_gb": memory, "micro_batch": cap}, row,
+                                "speed.yaml", "measure", "exp")
+        return plan["per_gpu"], plan["micro_batch"], plan["accumulate"]
+
+    assert (40 * 1024 - GPU_RESERVE_MB - 1000) // 2000 == 19
+    assert split(4, 40) == (16, 16, 1)
+    assert split(4, 40, cap=8) == (16, 8, 2)
+    assert split(1, 24) == (64, 8, 8)            # 11 fit; 8 is the largest divisor of 64 below
+    assert split(8, 80, cap=8) == (8, 8, 1)      # the paper's 8 GPUs: no accumulation
+    assert split(2, None, cap=8) == (32, 8, 4)
+    with pytest.raises(ConfigError, match=r"^speed.yaml: one training clip of model m at 224 px needs 1,000 \+ "
+                                          r"2,000 MB \(\+ 1536 MB for CUDA\), more than a GPU of "
+                                          r"resources.train.gpu_memory_gb 4 GB holds; use GPUs with more memory"):
+        split(1, 4)
+    with pytest.raises(ConfigError, match=r"speed.yaml: model m at 224 px has no train_gpu_mb_per_clip and "
+                                          r"train_gpu_mb_base .* with `measure`"):
+        micro_batch_plan(64, None, {"gpus": 1, "gpu_memory_gb": 24, "micro_batch": None},
+                         {"model": "m", "size": 224}, "speed.yaml", "measure", "exp")
+
+
+def test_cost_table_and_training_get_the_planned_micro_batch_and_time_limit(tmp_path):
+    """Batch 8 on 4 GPUs of 5 GB (2 clips fit: 1,000 MB fixed + 1,200 a clip) and on 1: 2 x 1 and 2 x 4 per GPU,
+    the time limit of 1 GPU about 4 times that of 4, the training's experiment file gets train.micro_batch 2.
+    Without gpu_memory_gb and micro_batch nothing is planned: the experiment files stay as they were."""
+    work = workflow_copy(tmp_path)
+    plan = Plan(small_config(["2e"]), root=work, config_path="small.yaml")
+    with_memory(write_throughput(work / "config/speed.yaml", plan, train=0.02, loader=1000.0), 1000, 1200)
+    splits = {}
+    for gpus in (4, 1):
+        config = small_config(["2e"], throughput="config/speed.yaml",
+                              resources=gpu_resources(gpus, gpu_memory_gb=5))
+        config["scale"]["data"]["workers"] = 2
+        gpu_plan = Plan(config, root=work, config_path="small.yaml")
+        entry = training(price(cost_plan(gpu_plan), Throughput(work / "config/speed.yaml", "m")), "v1_tsn_8f")
+        splits[gpus] = (entry["per_gpu"], entry["micro_batch"], entry["accumulate"], entry["runtime_minutes"])
+        assert gpu_plan.train_runtime("v1_tsn_8f") == entry["runtime_minutes"]
+        assert gpu_plan.resolve_train("v1_tsn_8f")["train"]["micro_batch"] == 2
+        markdown = render_markdown(price(cost_plan(gpu_plan), Throughput(work / "config/speed.yaml", "m")))
+        assert f"| 2 x {entry['accumulate']} |" in markdown
+    assert splits[4][:3] == (2, 2, 1) and splits[1][:3] == (8, 2, 4)
+    assert splits[1][3] == pytest.approx(4 * splits[4][3], rel=0.05)
+    assert "micro_batch" not in plan.resolve_train("v1_tsn_8f").get("train", {})
+    with pytest.raises(ConfigError, match=r"one training clip of model .* needs 1,000 \+ 1,200 MB"):
+        Plan(small_config(["2e"], throughput="config/speed.yaml", resources=gpu_resources(1, gpu_memory_gb=2)),
+             root=work, config_path="small.yaml").resolve_train("v1_tsn_8f")

@@ -178,7 +178,7 @@ def test_write_table_sums_views_and_leaves_unknown_cells_empty(tmp_path):
     plan = {
         "table": "t", "title": "Test table", "config": "config/x.yaml", "description": "",
         "comparable": {"ok": True},
-        "findings": [{"claim": "B beats A", "higher": "B", "lower": "A", "min_gap": 5}],
+        "findings": [{"claim": "B beats A", "higher": "B", "lower": "A"}],
         "rows": [
             {"label": "A", "origin": "quoted", "views": 30, "paper": {"top1": 50.0, "top5": None, "gflops": 300.0},
              "certainty": {"top1": "certain"}},

@@ -1,5 +1,6 @@
 """Everything between videos and batches of clips: frame extraction, annotation parsing, the dataset registry,
-the synthetic dataset, clip sampling, augmentation and the dataset the training and test programs read."""
+the synthetic dataset, the `data:` section's defaults and checks (spec), clip sampling, augmentation and the
+dataset the training and test programs read."""
 
 __all__ = ["VideoFrameDataset", "build_dataset", "seed_worker"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..atomic import write_text_atomic
-from .extract import count_frames, read_manifests
+from .frames import count_frames, read_manifests
 
 
 @dataclass(frozen=True)
@@ -162,10 +162,13 @@ def parse_kinetics400(folder: Path, index: FrameIndex) -> Splits:
     return _assemble(*_kinetics_items(folder, _kinetics_rows(folder)), index)
 
 
-def parse_minikinetics200(folder: Path, index: FrameIndex) -> Splits:
+def parse_minikinetics200(folder: Path, index: FrameIndex, kinetics_folder: Path | None = None) -> Splits:
     """Mini-Kinetics-200 (Xie et al. 2018): the Kinetics-400 CSVs restricted to ``train_ytid_list.txt`` and
-    ``val_ytid_list.txt`` (one YouTube id per line); the classes are the 200 that the subset covers, sorted."""
-    rows = _kinetics_rows(folder)
+    ``val_ytid_list.txt`` (one YouTube id per line); the classes are the 200 that the subset covers, sorted. The
+    release is the two lists alone: the CSVs are read from ``kinetics_folder`` (Kinetics-400's annotations), or
+    from ``folder`` where a copy lies beside the lists."""
+    has_csv = any(folder.glob("*train*.csv"))
+    rows = _kinetics_rows(folder if has_csv or kinetics_folder is None else Path(kinetics_folder))
     subset = {}
     for split, name in (("train", "train_ytid_list.txt"), ("val", "val_ytid_list.txt")):
         with open(_require(folder / name), encoding="utf-8") as f:

@@ -12,9 +12,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, get_worker_info
 
-from ctnet.experiment import DATA_DEFAULTS
-
 from .sampling import view_indices, train_indices
+from .spec import DATA_DEFAULTS
 from .transforms import TestTransform, TrainTransform, check_flip_label_map
 
 # Memory for the decoded frames that a training dataset keeps: each epoch samples frames of the same videos again,

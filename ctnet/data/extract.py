@@ -21,6 +21,7 @@ from typing import Iterable, NamedTuple
 from .. import paths
 from ..atomic import atomic_path
 from ..progress import progress_bar
+from .frames import count_frames
 from .video import VideoDecodeError, decode_frames
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".avi", ".mkv", ".mov", ".m4v", ".flv", ".3gp", ".mpg", ".mpeg"}
@@ -90,12 +91,6 @@ def failures_exceed(failed: int, total: int, max_fraction: float) -> bool:
     return total > 0 and failed / total > max_fraction
 
 
-def count_frames(folder: Path, prefix: str = "img_") -> int:
-    """Number of frame files (``<prefix>NNNNN.jpg``) in a finished video folder (its stamp is not one)."""
-    with os.scandir(folder) as entries:
-        return sum(1 for e in entries if e.name.startswith(prefix) and e.name.endswith(".jpg"))
-
-
 def frames_stamp(path: Path, short_side: int, quality: int) -> dict:
     """What a frame folder is made from: its video (size and modification time) and the extraction settings.
     Raises ``OSError`` when the video cannot be read."""
@@ -145,7 +140,7 @@ def _write_error(folder: Path, exc: OSError) -> FrameWriteError:
     return FrameWriteError(f"{folder}: cannot write frames: {exc.strerror or exc}; {fix}")
 
 
-def extract_video(path: str | Path, out_root: str | Path, short_side: int = 256, quality: int = 90) -> Outcome:
+def extract_video(path: str | Path, out_root: str | Path, short_side: int, quality: int = 90) -> Outcome:
     """Extract one video to ``out_root/<id>/``. An existing folder is reused when its stamp matches this video and
     these settings, else discarded and extracted again. Never raises for a bad video: the reason goes into the
     returned ``Outcome``; raises ``FrameWriteError`` when the frames cannot be written."""
@@ -228,7 +223,7 @@ def other_shard_counts(out_root: Path, count: int) -> list[Path]:
     return stale
 
 
-def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 256, shard: tuple[int, int] = (0, 1),
+def extract_videos(videos: str | Path, out_root: str | Path, short_side: int, shard: tuple[int, int] = (0, 1),
                    workers: int = 1, quality: int = 90, progress: bool = True) -> list[Outcome]:
     """Extract this shard's videos with ``workers`` processes; write ``out_root/manifest*.csv``
     (``video_id,num_frames,made_from``) and ``out_root/failures*.csv`` (``video_id,path,reason``). Returns all outcomes.
@@ -266,12 +261,3 @@ def extract_videos(videos: str | Path, out_root: str | Path, short_side: int = 2
                ((o.video_id, o.path, o.reason) for o in outcomes if o.reason))
     return outcomes
 
-
-def read_manifests(frames_root: str | Path) -> dict[str, int]:
-    """``video_id -> num_frames`` from every ``manifest*.csv`` in ``frames_root`` (all shards)."""
-    counts: dict[str, int] = {}
-    for manifest in sorted(Path(frames_root).glob("manifest*.csv")):
-        with open(manifest, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                counts[row["video_id"]] = int(row["num_frames"])
-    return counts

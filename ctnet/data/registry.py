@@ -31,6 +31,9 @@ class DatasetKind:
     # (frames per video, width / height) of its videos, assumed from its clip lengths and frame rates (extraction
     # keeps every frame): only the frame storage estimate uses them. None for frames the dataset ships.
     typical_video: tuple[int, float] | None = None
+    # The dataset kind whose annotation files hold its videos' rows (Mini-Kinetics-200 ships only lists of ids
+    # over Kinetics-400's CSVs): the lists builder reads them from the source whose frames this one takes.
+    rows_from: str | None = None
 
     @property
     def filename_tmpl(self) -> str:
@@ -47,12 +50,15 @@ DATASETS: dict[str, DatasetKind] = {
     "kinetics400": DatasetKind(parse_kinetics400, family="kinetics", official_videos=(240436, 19796),
                                typical_video=(300, 16 / 9)),      # 10 s YouTube clips at about 30 fps
     "minikinetics200": DatasetKind(parse_minikinetics200, family="kinetics", official_videos=(80000, 5000),
-                                   typical_video=(300, 16 / 9)),
+                                   typical_video=(300, 16 / 9), rows_from="kinetics400"),
     "ucf101": DatasetKind(parse_ucf101, splits=(1, 2, 3), official_videos=(9537, 3783),
                           typical_video=(186, 4 / 3)),            # 13,320 clips in 27 hours at 25 fps, 320 x 240
     "hmdb51": DatasetKind(parse_hmdb51, splits=(1, 2, 3), official_videos=(3570, 1530),
                           typical_video=(100, 4 / 3)),            # clips of a few seconds at 30 fps
 }
+
+# The datasets trained on appendix A.1's Kinetics schedule (ctnet.experiment's KINETICS_TRAIN_DEFAULTS).
+KINETICS_DATASETS = tuple(name for name, kind in DATASETS.items() if kind.family == "kinetics")
 
 
 def dataset_kind(name: str) -> DatasetKind:
@@ -62,9 +68,10 @@ def dataset_kind(name: str) -> DatasetKind:
     return DATASETS[name]
 
 
-def parse_annotations(dataset: str, annotations: str | Path, index: FrameIndex, split_number: int = 1) -> Splits:
+def parse_annotations(dataset: str, annotations: str | Path, index: FrameIndex, split_number: int = 1,
+                      rows_annotations: str | Path | None = None) -> Splits:
     """The dataset's parser on the folder of its official annotation files; `split_number` selects one of the
-    official splits where there are several."""
+    official splits where there are several; `rows_annotations` is the annotation folder of its `rows_from` kind."""
     kind = dataset_kind(dataset)
     folder = Path(annotations)
     if not folder.is_dir():
@@ -74,4 +81,6 @@ def parse_annotations(dataset: str, annotations: str | Path, index: FrameIndex, 
                          f"got {split_number}")
     if len(kind.splits) > 1:
         return kind.parse(folder, index, split_number)
+    if kind.rows_from:
+        return kind.parse(folder, index, rows_annotations)
     return kind.parse(folder, index)

@@ -14,7 +14,7 @@ download.
   per-class folders of the ActivityNet crawler) and the DeepMind CSVs ``train.csv``, ``validate.csv``,
   ``test.csv``;
 * ``minikinetics200/annotations``: ``train_ytid_list.txt`` and ``val_ytid_list.txt`` over Kinetics-400's videos,
-  beside copies of the Kinetics-400 CSVs, which our parser reads from the same folder;
+  alone as in the release (the lists builder reads the rows from Kinetics-400's CSVs);
 * ``ucf101/``: MPEG-4 Part 2 (Xvid's codec) AVI videos ``UCF-101/<Class>/v_<Class>_gXX_cYY.avi`` and
   ``ucfTrainTestlist/`` (``classInd.txt``, ``trainlist0{1,2,3}.txt``, ``testlist0{1,2,3}.txt``, CRLF lines);
 * ``hmdb51/``: MPEG-4 Part 2 AVI videos ``videos/<class>/<name>.avi`` and
@@ -389,7 +389,6 @@ def _kinetics(w: Writer) -> tuple[DatasetSummary, DatasetSummary]:
             "test.csv": _csv_text(header[1:5], [list(r.values()) for r in test_rows])}
     for name, text in csvs.items():
         w.text(f"kinetics400/annotations/{name}", text)
-        w.text(f"minikinetics200/annotations/{name}", text)
     w.text("minikinetics200/annotations/train_ytid_list.txt",
            "".join(f"{r['youtube_id']}\n" for r in train_rows if r["label"] in mini))
     w.text("minikinetics200/annotations/val_ytid_list.txt",

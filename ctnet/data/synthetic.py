@@ -16,7 +16,6 @@ import numpy as np
 
 from ..atomic import atomic_path, write_json_atomic
 from ..progress import progress_bar
-from .video import encode_video
 
 # (template of the forward class, template of the backward class, motion): SSv2-style templates, the class
 # name being the template without brackets. Horizontal flips swap the first and fourth pair's classes.
@@ -153,6 +152,9 @@ def make_synthetic(out: str | Path, num_videos: int = 480, seed: int = 0, size: 
                    num_classes: int = 10, val_fraction: float = VAL_FRACTION, progress: bool = True) -> dict:
     """Write ``out/videos/<id>.{webm,mp4}`` and ``out/annotations/{labels,train,validation}.json`` (the SSv2
     format). Labels are balanced; ``val_fraction`` of the videos form the validation split. Returns a summary."""
+    # Here, not at the top: the workflow's cost plan reads split_sizes from this module and must not load PyAV.
+    from .video import encode_video
+
     templates = class_templates(num_classes)
     if size < 16 or size % 2:
         raise ValueError(f"--size must be an even number of pixels >= 16 (H.264 needs even sides), got {size}")

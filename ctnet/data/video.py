@@ -34,7 +34,7 @@ def scaled_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(short_side, round(width * short_side / height)), short_side
 
 
-def decode_frames(path: str | Path, short_side: int = 256) -> Iterator[av.VideoFrame]:
+def decode_frames(path: str | Path, short_side: int) -> Iterator[av.VideoFrame]:
     """Yield the frames of ``path``'s first video stream as RGB ``av.VideoFrame`` s, scaled by libswscale so
     that the short side is ``short_side`` (0 = unscaled). Raises ``VideoDecodeError`` with a one-line reason for
     empty, unreadable, truncated or stream-less files."""

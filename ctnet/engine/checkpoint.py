@@ -70,6 +70,9 @@ def training_settings(exp, init_digest=None):
     of the files they name, and the digest of the weights it fine-tunes from (paths alone would not change when
     the lists are rebuilt or the weights retrained)."""
     settings = {key: exp[key] for key in ("seed", "model", "data", "train")}
+    if exp["train"].get("micro_batch") is None:
+        # Unset, it is the whole per-process share, as before the key existed: earlier checkpoints keep their digest.
+        settings["train"] = {key: value for key, value in exp["train"].items() if key != "micro_batch"}
     settings["contents"] = input_contents(exp)
     if init_digest is not None:
         settings["init_digest"] = init_digest

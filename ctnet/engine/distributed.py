@@ -95,9 +95,16 @@ class ResumableDistributedSampler(Sampler):
     Like `DistributedSampler(drop_last=True)`: the permutation depends only on (seed, epoch), each rank takes
     every world_size-th index of it and all ranks get the same count. `set_epoch(epoch, start=k)` skips the
     first k indices of this rank's share, which is how a run interrupted mid-epoch continues where it stopped.
+
+    Optimiser step s takes the permutation's s-th run of `batch_size` (the global batch) indices whatever the
+    number of processes: rank r's share of it is every world_size-th index from r. With `accumulate` micro-batches
+    per step, each step's share is reordered so that micro-batch a holds every accumulate-th index of the share
+    from a: micro-batch a of rank r then holds exactly the clips that rank r + a x world_size would hold with
+    world_size x accumulate processes and no accumulation, so BatchNorm normalises the same groups of clips
+    (tests/test_engine_accumulation.py).
     """
 
-    def __init__(self, dataset_size, num_replicas=1, rank=0, seed=0, shuffle=True):
+    def __init__(self, dataset_size, num_replicas=1, rank=0, seed=0, shuffle=True, micro_batch=1, accumulate=1):
         if dataset_size < num_replicas:
             raise ValueError(f"{dataset_size} training videos cannot be shared among {num_replicas} processes")
         self.dataset_size = dataset_size
@@ -106,6 +113,8 @@ class ResumableDistributedSampler(Sampler):
         self.seed = seed
         self.shuffle = shuffle
         self.per_rank = dataset_size // num_replicas
+        self.micro_batch = micro_batch
+        self.accumulate = accumulate
         self.epoch = 0
         self.start = 0
 
@@ -120,10 +129,20 @@ class ResumableDistributedSampler(Sampler):
         else:
             order = list(range(self.dataset_size))
         mine = order[self.rank:self.per_rank * self.num_replicas:self.num_replicas]
-        return iter(mine[self.start:])
+        return iter(interleave(mine, self.micro_batch * self.accumulate, self.accumulate)[self.start:])
 
     def __len__(self):
         return self.per_rank - self.start
+
+
+def interleave(indices, share, accumulate):
+    """`indices` with each whole run of `share` reordered as its every accumulate-th item from 0, then from 1, ...;
+    a last, incomplete run (which no optimiser step reaches) as it is. With accumulate 1: `indices` itself."""
+    if accumulate == 1:
+        return indices
+    whole = len(indices) - len(indices) % share
+    return [index for start in range(0, whole, share) for first in range(accumulate)
+            for index in indices[start + first:start + share:accumulate]] + indices[whole:]
 
 
 def shard_indices(size, ctx):

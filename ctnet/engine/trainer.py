@@ -1,8 +1,12 @@
-"""The training loop: DDP, mixed precision, warm-up + cosine schedule, exact resume and signal-safe exit.
+"""The training loop: DDP, gradient accumulation, mixed precision, warm-up + cosine schedule, exact resume and
+signal-safe exit.
 
 One `Trainer` runs one resolved experiment in one process; under `torchrun` every process runs one. Checkpoints
 (`<ckpt_dir>/last.pt`) are written at the end of every epoch and when SIGTERM/SIGUSR1 arrives (then at the next
-step boundary, mid-epoch); a restarted run continues from the checkpoint's epoch and step. With
+step boundary, mid-epoch); a restarted run continues from the checkpoint's epoch and step. A step is one
+optimiser step: with `train.micro_batch` smaller than a process's share of the batch, the gradients of
+`accumulate` micro-batches make one step, and a signal arriving among them is acted on after the step, so a
+checkpoint never holds part of an accumulation. With
 `data.workers: 0` on CPU the continuation is bit-exact; with workers, a resume at an epoch boundary is exact and
 one mid-epoch redraws the rest of that epoch's augmentations.
 
@@ -16,9 +20,12 @@ job) come back in seconds.
 highest val_top1, kept in `<ckpt_dir>/best.pt` while training (the best epoch and its val_top1 travel in `last.pt`).
 """
 
+import contextlib
 import csv
 import io
+import itertools
 import logging
+import math
 import os
 import random
 import signal
@@ -34,7 +41,7 @@ from torch.utils.data import DataLoader
 from ctnet import data, models
 from ctnet.atomic import write_text_atomic
 from ctnet.data.dataset import read_classes
-from ctnet.experiment import DATA_DEFAULTS
+from ctnet.experiment import DATA_DEFAULTS, accumulation
 from ctnet.progress import progress_bar
 
 from .checkpoint import (LAST_CHECKPOINT, load_checkpoint, load_finetune_weights, rng_state, save_checkpoint,
@@ -136,9 +143,8 @@ class Trainer:
         self.amp = self.cfg["amp"] if self.on_cuda else None
         self.stop_signal = None
 
-        if self.cfg["batch_size"] % ctx.world_size:
-            raise ValueError(f"{exp['name']}: train.batch_size {self.cfg['batch_size']} is not divisible by "
-                             f"{ctx.world_size} processes; change the batch or --gpus")
+        self.micro_batch, self.accumulate = accumulation(self.cfg["batch_size"], self.cfg["micro_batch"],
+                                                         ctx.world_size, exp["name"])
         self.batch_per_rank = self.cfg["batch_size"] // ctx.world_size
         if self.cfg["deterministic"]:
             # cuBLAS is only deterministic with a fixed workspace, which must be set before its first use.
@@ -169,7 +175,8 @@ class Trainer:
         seed_everything(exp["seed"] + ctx.rank)
 
         self.dataset = build_dataset(exp["data"], "train")
-        self.sampler = ResumableDistributedSampler(len(self.dataset), ctx.world_size, ctx.rank, seed=exp["seed"])
+        self.sampler = ResumableDistributedSampler(len(self.dataset), ctx.world_size, ctx.rank, seed=exp["seed"],
+                                                   micro_batch=self.micro_batch, accumulate=self.accumulate)
         self.steps_per_epoch = steps_per_epoch(len(self.dataset), self.batch_per_rank, ctx.world_size)
         self.peak_lr = scaled_lr(self.cfg["lr"], self.cfg["batch_size"], self.cfg["base_batch"])
         groups = parameter_groups(model, self.cfg["weight_decay"], self.cfg["head_lr_scale"], self.peak_lr)
@@ -325,50 +332,67 @@ class Trainer:
         raise TrainingInterrupted(signum, self.ckpt_path)
 
     # -------------------------------------------------------------------------------------------- epochs
-    def train_step(self, clips, labels):
-        """One optimiser step; returns (loss, number of correct top-1 predictions) of this rank's batch."""
-        clips = clips.to(self.ctx.device, non_blocking=True)
-        labels = labels.to(self.ctx.device, non_blocking=True)
-        with autocast_context(self.ctx.device, self.amp):
-            logits = self.ddp(clips)  # (B, num_classes)
-        loss = F.cross_entropy(logits.float(), labels)
-        loss_value = loss.detach()
-        if any_rank(not torch.isfinite(loss_value).item(), self.ctx):
+    def train_step(self, micro_batches):
+        """One optimiser step over this rank's `accumulate` micro-batches ((clips, labels) pairs); returns the sum of
+        their losses, their correct top-1 predictions and their clips.
+
+        Each micro-batch's mean loss is divided by `accumulate` and the gradients add up, DDP averaging them over
+        the ranks on the last micro-batch only (`no_sync` before): the update is that of the mean loss over the
+        global batch, clipped on that whole gradient. BatchNorm normalises each micro-batch on its own, as each
+        GPU's does in the official training (no SyncBN).
+        """
+        self.optimizer.zero_grad(set_to_none=True)
+        loss_sum = correct = count = 0
+        for index, (clips, labels) in enumerate(micro_batches):
+            clips = clips.to(self.ctx.device, non_blocking=True)
+            labels = labels.to(self.ctx.device, non_blocking=True)
+            last = index + 1 == self.accumulate
+            with contextlib.nullcontext() if last or not self.ctx.distributed else self.ddp.no_sync():
+                with autocast_context(self.ctx.device, self.amp):
+                    logits = self.ddp(clips)  # (B, num_classes)
+                # at least float32: autocast's bf16/fp16 logits are widened, float64 ones (tests) kept
+                loss = F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), labels)
+                self.scaler.scale(loss / self.accumulate).backward()
+            # float64, as a Python float would hold it: the sum is read once per step (one device sync)
+            loss_sum = loss_sum + loss.detach().double() * len(labels)
+            correct = correct + (logits.detach().argmax(dim=1) == labels).sum()
+            count += len(labels)
+        loss_sum = loss_sum.item()
+        if any_rank(not math.isfinite(loss_sum), self.ctx):
             # Name what is there: before the first save, or after a checkpoint of other settings was kept
-            # aside, no checkpoint of these settings exists.
+            # aside, no checkpoint of these settings exists. No step is taken: the weights stay good.
             kept = (f"the last good checkpoint {self.ckpt_path} is kept" if self.ckpt_path.exists() else
                     f"no checkpoint of these settings exists ({self.ckpt_path}), so a rerun starts over")
             raise NonFiniteLossError(
                 f"{self.exp['name']}: non-finite loss at epoch {self.epoch + 1} step {self.step_in_epoch + 1}; "
                 f"{kept}. Lower train.lr or check the data")
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
         if self.cfg["clip_grad_norm"]:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg["clip_grad_norm"])
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        correct = (logits.detach().argmax(dim=1) == labels).sum()
-        return loss_value.item(), correct.item()
+        return loss_sum, correct.item(), count
 
     def train_epoch(self):
         self.model.train()
         self.sampler.set_epoch(self.epoch, start=self.step_in_epoch * self.batch_per_rank)
-        loader = DataLoader(self.dataset, batch_size=self.batch_per_rank, sampler=self.sampler,
+        loader = DataLoader(self.dataset, batch_size=self.micro_batch, sampler=self.sampler,
                             num_workers=self.exp["data"]["workers"], worker_init_fn=self.seed_worker,
                             generator=worker_generator(self.exp["seed"], self.epoch, self.ctx.rank),
                             pin_memory=self.on_cuda, drop_last=True)
-        progress = progress_bar(loader, desc=f"epoch {self.epoch + 1}/{self.cfg['epochs']}", unit="step",
+        progress = progress_bar(optimiser_steps(loader, self.accumulate, self.steps_per_epoch - self.step_in_epoch),
+                                desc=f"epoch {self.epoch + 1}/{self.cfg['epochs']}", unit="step",
                                 initial=self.step_in_epoch, total=self.steps_per_epoch, disable=not self.ctx.is_main,
                                 dynamic_ncols=True)
         started = time.monotonic()
-        for clips, labels in progress:
-            loss, correct = self.train_step(clips, labels)
+        for micro_batches in progress:
+            loss_sum, correct, count = self.train_step(micro_batches)
             self.step_in_epoch += 1
-            self.epoch_sums = [self.epoch_sums[0] + loss * len(labels), self.epoch_sums[1] + correct,
-                               self.epoch_sums[2] + len(labels)]
-            progress.set_postfix(loss=f"{loss:.3f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}", refresh=False)
+            self.epoch_sums = [self.epoch_sums[0] + loss_sum, self.epoch_sums[1] + correct,
+                               self.epoch_sums[2] + count]
+            progress.set_postfix(loss=f"{loss_sum / count:.3f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}",
+                                 refresh=False)
             if self._stop_requested():
                 self.epoch_seconds += time.monotonic() - started
                 self._interrupt()
@@ -380,7 +404,7 @@ class Trainer:
         """Top-1/top-5/mean class accuracy on the val list, one centre view at training size, shared by rank."""
         data_cfg = self.exp["data"]
         protocol = {"clips": 1, "clip_sampling": "center", "crops": 1, "size": data_cfg.get("train_size", DATA_DEFAULTS["train_size"]),
-                    "average": "scores", "views_per_batch": max(1, self.batch_per_rank)}
+                    "average": "scores", "views_per_batch": self.micro_batch}
         dataset = self.build_dataset(data_cfg, "val", protocol=protocol)
         indices, scores = evaluate_dataset(self.model, dataset, protocol, self.ctx.device, amp=self.amp,
                                            workers=data_cfg["workers"],
@@ -411,9 +435,11 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
             # purge_step drops events of epochs that a resumed run will redo.
             writer = SummaryWriter(self.out_dir / "tb", purge_step=self.epoch + 1 if self.epoch else None)
-            logger.info("%s: %d training videos, %d steps/epoch, %d process(es), batch %d per process, peak lr %g",
+            accumulated = (f" in {self.accumulate} accumulated micro-batches of {self.micro_batch}"
+                           if self.accumulate > 1 else "")
+            logger.info("%s: %d training videos, %d steps/epoch, %d process(es), batch %d per process%s, peak lr %g",
                         self.exp["name"], len(self.dataset), self.steps_per_epoch, self.ctx.world_size,
-                        self.batch_per_rank, self.peak_lr)
+                        self.batch_per_rank, accumulated, self.peak_lr)
         try:
             while self.epoch < cfg["epochs"]:
                 lr = self.optimizer.param_groups[0]["lr"]
@@ -469,6 +495,14 @@ class Trainer:
                         ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
                                   for key, value in selected.items()), final)
         return final
+
+
+def optimiser_steps(loader, accumulate, steps):
+    """The `loader`'s micro-batches in `steps` groups of `accumulate`, one group per optimiser step, each read
+    lazily (a step holds one micro-batch at a time); micro-batches short of a whole group are left unread."""
+    micro_batches = iter(loader)
+    for _ in range(steps):
+        yield itertools.islice(micro_batches, accumulate)
 
 
 def kept_path(path, digest):

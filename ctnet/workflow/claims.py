@@ -29,9 +29,7 @@ set against the interval where the accuracies compare with the paper's.
 Torch-free, like the rest of ctnet.workflow.
 """
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +38,7 @@ import numpy as np
 from ctnet.workflow import bootstrap, results, stats
 from ctnet.workflow.findings import DEFAULT_MIN_SEEDS, find_row, labels, metric_of
 from ctnet.workflow.io import ConfigError
+from ctnet.workflow.report import csv_text, decimals, markdown_table
 
 ACCURACY_METRICS = bootstrap.METRICS  # top1, top5, mean_class_acc
 METRICS = ACCURACY_METRICS + ("gflops",)
@@ -376,35 +375,25 @@ def counts_line(claims):
             + "; GFLOPs facts: " + ", ".join(f"{n} {v}" for v, n in counts(facts, FACT_VERDICTS).items()))
 
 
-def _number(value, digits):
-    return "" if value is None else f"{value:.{digits}f}"
-
-
 def to_csv(claims):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    rows = []
     for result in claims:
         pair = result.pair or PairResult("", "", result.status)
         inside = ""
         if result.paper_gap is not None and result.comparable and pair.lo is not None and len(result.pairs) == 1:
             inside = str(pair.lo <= result.paper_gap <= pair.hi).lower()
-        writer.writerow({
+        rows.append({
             "table": result.table, "group": result.group, "claim": result.claim, "metric": result.metric,
             "higher": "; ".join(result.higher), "lower": "; ".join(result.lower),
             "pair_higher": pair.higher, "pair_lower": pair.lower,
-            "difference": _number(pair.difference, 2), "lo": _number(pair.lo, 2), "hi": _number(pair.hi, 2),
+            "difference": decimals(pair.difference, 2), "lo": decimals(pair.lo, 2), "hi": decimals(pair.hi, 2),
             "verdict": result.verdict, "videos": "" if pair.videos is None else str(pair.videos),
             "note": _notes(result), "kind": "gflops fact" if result.is_fact else "accuracy",
-            "seeds": "" if pair.seeds is None else str(pair.seeds), "p": _number(result.p, 4),
-            "p_holm": _number(result.p_holm, 4), "mcnemar_p": _number(pair.mcnemar_p, 4),
-            "paper_gap": _number(result.paper_gap, 2), "paper_gap_inside": inside, "same_as": result.same_as,
+            "seeds": "" if pair.seeds is None else str(pair.seeds), "p": decimals(result.p, 4),
+            "p_holm": decimals(result.p_holm, 4), "mcnemar_p": decimals(pair.mcnemar_p, 4),
+            "paper_gap": decimals(result.paper_gap, 2), "paper_gap_inside": inside, "same_as": result.same_as,
         })
-    return buffer.getvalue()
-
-
-def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return csv_text(CSV_COLUMNS, rows)
 
 
 def _table_name(result):
@@ -455,19 +444,17 @@ def to_markdown(plans, claims, alpha=ALPHA):
                   "listed, not tested.", ""]
     header = ["Table", "Claim (the paper's words)", "Metric", "Rows", "Seeds", f"Difference [{level} interval]",
               "p (Holm)", "Verdict", "Paper's difference", "Note"]
-    lines += ["## Accuracy claims", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for result in accuracy:
         p = f"{_p_text(result.p)} ({_p_text(result.p_holm)})" if result.p_holm is not None else \
             (f"McNemar {_p_text(result.pair.mcnemar_p)}" if result.pair and result.pair.mcnemar_p is not None else "–")
         verdict = f"same test as {result.same_as}" if result.same_as else f"**{result.verdict}**"
-        cells = [_table_name(result), result.claim, METRIC_NAMES[result.metric], pair_text(result),
-                 seeds_text(result) or "–", difference_text(result) or "–", p, verdict, gap_text(result) or "–",
-                 _notes(result)]
-        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+        rows.append([_table_name(result), result.claim, METRIC_NAMES[result.metric], pair_text(result),
+                     seeds_text(result) or "–", difference_text(result) or "–", p, verdict, gap_text(result) or "–",
+                     _notes(result)])
+    lines += ["## Accuracy claims", "", *markdown_table(header, rows)]
     header = ["Table", "Claim (the paper's words)", "Rows", "Difference", "Fact", "Note"]
-    lines += ["", "## GFLOPs facts", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for result in facts:
-        cells = [_table_name(result), result.claim, pair_text(result), difference_text(result) or "–",
-                 f"**{result.verdict}**", _notes(result)]
-        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    rows = [[_table_name(result), result.claim, pair_text(result), difference_text(result) or "–",
+             f"**{result.verdict}**", _notes(result)] for result in facts]
+    lines += ["", "## GFLOPs facts", "", *markdown_table(header, rows)]
     return "\n".join(lines) + "\n"

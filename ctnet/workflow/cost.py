@@ -12,9 +12,7 @@ written by benchmarks/bench_throughput.py): clips/s of one device per model and 
 from GFLOPs, and the data loader's clips/s per CPU core. A job runs as fast as the slower of its devices and its
 loader (on a CPU job without loader workers the two take turns). Hours = clips / clips per second.
 """
-import csv
 import hashlib
-import io
 import math
 import os
 import weakref
@@ -22,11 +20,14 @@ from pathlib import Path
 
 from ctnet import paths
 from ctnet.atomic import write_json_atomic, write_text_atomic
+from ctnet.cache import number_problem, read_cache
 from ctnet.data.registry import dataset_kind, parse_annotations
 from ctnet.data.synthetic import VAL_FRACTION, split_sizes
 from ctnet.experiment import flatten, resolve_experiment
 from ctnet.model_spec import resolve_spec
-from ctnet.workflow.io import ConfigError, number_problem, read_cache, read_yaml
+from ctnet.workflow.gpu_plan import micro_batch_plan
+from ctnet.workflow.io import ConfigError, read_yaml
+from ctnet.workflow.report import csv_text, markdown_table
 
 # A training job's SLURM time limit: the estimated wall time of one run times this margin (a GFLOPs estimate is
 # rough, and checkpoints, contention and a slow node come on top), and never under the floor.
@@ -111,7 +112,7 @@ class Work:
                 train, val = synthetic_split(spec["generate"])
                 self._videos[source] = {"train": train, "val": val}
             elif (self.plan.root / self.plan.data.annotations(source)).is_dir():
-                self._videos[source] = self._annotated(spec, self.plan.root / self.plan.data.annotations(source))
+                self._videos[source] = self._annotated(source, self.plan.root / self.plan.data.annotations(source))
             else:
                 # Not downloaded yet: a lab prices the run before it fetches 1.6 TB.
                 train, val = dataset_kind(spec["kind"]).official_videos
@@ -119,17 +120,18 @@ class Work:
                 self.registry_counts.add(source)
         return self._videos[source]
 
-    def _annotated(self, spec, folder):
+    def _annotated(self, source, folder):
         """Videos of the annotation files in `folder`, from paths.VIDEO_COUNTS while the files are unchanged."""
         with os.scandir(folder) as entries:
             stamp = sorted([entry.name, entry.stat().st_size, entry.stat().st_mtime_ns] for entry in entries
                            if entry.is_file())
-        key = f"{spec['kind']} split {spec.get('split', 1)} {folder.resolve()}"
+        kind, split = self.plan.data.source(source)["kind"], self.plan.data.split(source)
+        key = f"{kind} split {split} {folder.resolve()}"
         cache_path = self.plan.root / paths.VIDEO_COUNTS
         cache = read_cache(cache_path, video_counts_problem) or {}
         if cache.get(key, {}).get("stamp") != stamp:
             # An empty frame index: every annotated video comes back as missing, which is all a count needs.
-            splits = parse_annotations(spec["kind"], folder, {}, spec.get("split", 1))
+            splits = parse_annotations(kind, folder, {}, split)
             counts = {name: len(splits.records[name]) + len(splits.missing[name]) for name in ("train", "val")}
             cache[key] = {"stamp": stamp, "videos": counts}
             write_json_atomic(cache_path, cache)
@@ -146,6 +148,8 @@ class Work:
             "frames": spec["model"]["num_segments"],
             "size": spec["data"]["train_size"],
             "epochs": train["epochs"],
+            "batch_size": train["batch_size"],
+            "micro_batch": train["micro_batch"],
             "train_videos": videos["train"],
             "val_videos": videos["val"],
             "validations": train["epochs"] // train["eval_every"] if train["eval_every"] else 0,
@@ -176,7 +180,7 @@ class Work:
             return entry
         counts = self.videos(owner)
         entry["videos"] = counts["train"] + counts["val"]
-        short_side = spec.get("short_side", 256)
+        short_side = self.plan.data.short_side(owner)
         if spec["kind"] == "synthetic":
             side = short_side or spec["generate"]["size"]
             entry.update(frames_per_video=spec["generate"]["frames"], pixels=side * side, basis="generated")
@@ -290,6 +294,9 @@ def job_resources(plan):
         res = plan.resources(rule)
         threads = res.get("threads", 1)
         resources[rule] = {"gpus": res.get("gpu", 0), "cpus": res.get("cpus_per_task", threads), "threads": threads}
+    # what the micro-batch of a training is planned with (ctnet.workflow.gpu_plan)
+    train = plan.resources("train")
+    resources["train"].update(micro_batch=train.get("micro_batch"), gpu_memory_gb=train.get("gpu_memory_gb"))
     return resources
 
 
@@ -414,8 +421,11 @@ def price_training(entry, throughput, resources):
                                res["gpus"], res["cpus"], entry["workers"])
         seconds += entry["validations"] * entry["val_videos"] / val_rate
     wall = seconds / 3600
-    return {**entry, "clips_per_s": train_rate, "bound": bound, "source": row["source"], "device": row["device"],
-            "device_clips_per_s": row["train_clips_per_s"], "loader_clips_per_s_per_core": loader,
+    split = micro_batch_plan(entry["batch_size"], entry["micro_batch"], res, row, throughput.path, throughput.command,
+                             entry["experiment"])
+    return {**entry, **split, "clips_per_s": train_rate, "bound": bound, "source": row["source"],
+            "device": row["device"], "device_clips_per_s": row["train_clips_per_s"],
+            "loader_clips_per_s_per_core": loader,
             "wall_hours": wall, "device_hours": wall * (res["gpus"] or res["threads"]) * entry["runs"],
             "runtime_minutes": runtime_minutes(wall)}
 
@@ -508,9 +518,28 @@ def training_time_limit(plan, exp):
     return price_training(entry, work.throughput(path), job_resources(plan))["runtime_minutes"]
 
 
+def planned_micro_batch(plan, exp):
+    """The `train.micro_batch` a training of `exp` runs with, from `resources.train` (micro_batch, gpu_memory_gb)
+    and the throughput file's memory figures (ctnet.workflow.gpu_plan); None where neither resource is set or the
+    experiment sets its own, which it keeps. Needs no data: a dry run before the download plans it too."""
+    res = job_resources(plan)["train"]
+    spec = work_of(plan).spec(exp)
+    if spec["train"]["micro_batch"] is not None or (res["micro_batch"] is None and res["gpu_memory_gb"] is None):
+        return None
+    row, path, command = None, None, None
+    if res["gpu_memory_gb"] is not None:
+        throughput = work_of(plan).throughput(throughput_path(plan))
+        row = throughput.model(model_key(spec["model"]), spec["data"]["train_size"], "train_clips_per_s", exp)
+        path, command = throughput.path, throughput.command
+    split = micro_batch_plan(spec["train"]["batch_size"], None, res, row, path, command,
+                             f"{plan.config_path}: {exp}")
+    return split["micro_batch"]
+
+
 # ---------------------------------------------------------------------------------------------- the table
 CSV_COLUMNS = ("section", "name", "protocol", "tables", "shared", "runs", "trainings", "tests", "model", "frames",
-               "size", "epochs", "videos", "views", "frames_per_video", "clips_per_s", "bound", "figures", "unit",
+               "size", "epochs", "videos", "views", "frames_per_video", "micro_batch", "accumulate", "clips_per_s",
+               "bound", "figures", "unit",
                "train_hours", "test_hours", "runtime_minutes", "gigabytes", "jobs")
 
 
@@ -537,7 +566,8 @@ def csv_rows(cost):
     for entry in cost["trainings"]:
         rows.append({"section": "training", "name": entry["experiment"], "tables": " ".join(entry["tables"]),
                      "runs": entry["runs"], "model": entry["model"], "frames": entry["frames"], "size": entry["size"],
-                     "epochs": entry["epochs"], "videos": entry["train_videos"], "clips_per_s": entry["clips_per_s"],
+                     "epochs": entry["epochs"], "videos": entry["train_videos"], "micro_batch": entry["micro_batch"],
+                     "accumulate": entry["accumulate"], "clips_per_s": entry["clips_per_s"],
                      "bound": entry["bound"], "figures": entry["source"], "unit": hours_unit(resources, "train"),
                      "train_hours": entry["device_hours"], "runtime_minutes": entry["runtime_minutes"]})
     for entry in cost["tests"]:
@@ -572,15 +602,16 @@ def loader_section(cost):
     if not train["gpus"]:
         return [f"CPU jobs: loading shares the job's {train['threads']} thread(s) with the model (data.workers 0 "
                 "loads between steps); the hours above include it."]
-    lines = ["| frames | fastest model, training clips/s per GPU | loader clips/s per core | cores one GPU needs "
-             "| cores per GPU here |", "|---|---|---|---|---|"]
+    rows = []
     for frames in sorted({entry["frames"] for entry in cost["trainings"]}):
         entries = [entry for entry in cost["trainings"] if entry["frames"] == frames]
         fastest = max(entries, key=lambda entry: entry["device_clips_per_s"])
         needed = fastest["device_clips_per_s"] / fastest["loader_clips_per_s_per_core"]
-        lines.append(f"| {frames} | {number(fastest['device_clips_per_s'])} ({fastest['source']}) "
-                     f"| {number(fastest['loader_clips_per_s_per_core'])} | {needed:.1f} "
-                     f"| {train['cpus'] / train['gpus']:g} |")
+        rows.append([frames, f"{number(fastest['device_clips_per_s'])} ({fastest['source']})",
+                     number(fastest["loader_clips_per_s_per_core"]), f"{needed:.1f}",
+                     f"{train['cpus'] / train['gpus']:g}"])
+    lines = markdown_table(["frames", "fastest model, training clips/s per GPU", "loader clips/s per core",
+                            "cores one GPU needs", "cores per GPU here"], rows)
     loaders = sorted({f"{row['cpu']} ({row['frame_side']} px frames)" for row in cost["loaders"]})
     lines.append(f"\nLoader figures measured on one core of {', '.join(loaders)}. A training whose loader is slower "
                  "than its GPUs shows `loader` under *bound by* below, and its hours are the loader's.")
@@ -608,62 +639,53 @@ def render_markdown(cost):
            f"One training job: {resources['train']['gpus']} GPU(s), {resources['train']['cpus']} CPU(s); one test "
            f"job: {resources['test']['gpus']} GPU(s), {resources['test']['cpus']} CPU(s); {seeds} seed(s), every "
            "training and test once per seed.", "", "## Totals", "",
-           "| | hours | jobs |", "|---|---|---|",
-           f"| training ({len(cost['trainings'])} trainings) | {labelled(totals['train_hours'], train_sources)} "
-           f"{train_unit} | {cost['jobs']['train']} |",
-           f"| testing ({len(cost['tests'])} tests) | {labelled(totals['test_hours'], test_sources)} {test_unit} "
-           f"| {cost['jobs']['test']} |",
-           f"| frame storage | {number(totals['gigabytes'])} GB | |",
-           f"| jobs (every rule) | | {totals['jobs']} |", "", "## Per table", "",
+           *markdown_table(["", "hours", "jobs"], [
+               [f"training ({len(cost['trainings'])} trainings)",
+                f"{labelled(totals['train_hours'], train_sources)} {train_unit}", cost["jobs"]["train"]],
+               [f"testing ({len(cost['tests'])} tests)", f"{labelled(totals['test_hours'], test_sources)} {test_unit}",
+                cost["jobs"]["test"]],
+               ["frame storage", f"{number(totals['gigabytes'])} GB", ""],
+               ["jobs (every rule)", "", totals["jobs"]]]),
+           "", "## Per table", "",
            "Each table as if built alone; a training that several tables need counts once in the totals, and its "
-           "table rows name it under *shared*.", "",
-           f"| table | trainings | training {train_unit} | of it shared | tests | testing {test_unit} | shared |",
-           "|---|---|---|---|---|---|---|"]
-    for table in cost["tables"]:
-        out.append(f"| {table['table']} | {table['trainings']} | {labelled(table['train_hours'], train_sources)} "
-                   f"| {number(table['shared_hours'])} | {table['tests']} "
-                   f"| {labelled(table['test_hours'], test_sources)} | {', '.join(table['shared']) or '-'} |")
-    out.append(f"| all tables, each once | {len(cost['trainings'])} "
-               f"| {labelled(totals['train_hours'], train_sources)} | | {len(cost['tests'])} "
-               f"| {labelled(totals['test_hours'], test_sources)} | |")
+           "table rows name it under *shared*.", ""]
+    rows = [[table["table"], table["trainings"], labelled(table["train_hours"], train_sources),
+             number(table["shared_hours"]), table["tests"], labelled(table["test_hours"], test_sources),
+             ", ".join(table["shared"]) or "-"] for table in cost["tables"]]
+    rows.append(["all tables, each once", len(cost["trainings"]), labelled(totals["train_hours"], train_sources), "",
+                 len(cost["tests"]), labelled(totals["test_hours"], test_sources), ""])
+    out += markdown_table(["table", "trainings", f"training {train_unit}", "of it shared", "tests",
+                           f"testing {test_unit}", "shared"], rows)
     out += ["", "## Data loading", "", *loader_section(cost), "", "## Trainings", "",
-            f"| experiment | tables | model | frames | crop | epochs x videos | validations | clips/s per job "
-            f"| bound by | {train_unit} | time limit (min) | speed |", "|---" * 12 + "|"]
-    for entry in cost["trainings"]:
-        out.append(f"| {entry['experiment']} | {', '.join(entry['tables'])} | {entry['model']} | {entry['frames']} "
-                   f"| {entry['size']} | {entry['epochs']} x {entry['train_videos']:,} | {entry['validations']} "
-                   f"| {number(entry['clips_per_s'])} | {entry['bound']} | {number(entry['device_hours'])} "
-                   f"| {entry['runtime_minutes']} | {entry['source']} |")
-    out += ["", "## Tests", "", f"| experiment | protocol | tables | views x videos | clips/s per job | bound by "
-            f"| {test_unit} | speed |", "|---|---|---|---|---|---|---|---|"]
-    for entry in cost["tests"]:
-        out.append(f"| {entry['experiment']} | {entry['protocol']} | {', '.join(entry['tables'])} "
-                   f"| {entry['views']} x {entry['val_videos']:,} | {number(entry['clips_per_s'])} "
-                   f"| {entry['bound']} "
-                   f"| {number(entry['device_hours'])} | {entry['source']} |")
+            "Per GPU: its clips of a step as micro-batch x accumulation steps (docs/cluster.md).", ""]
+    rows = [[entry["experiment"], ", ".join(entry["tables"]), entry["model"], entry["frames"], entry["size"],
+             f"{entry['epochs']} x {entry['train_videos']:,}", entry["validations"],
+             f"{entry['micro_batch']} x {entry['accumulate']}", number(entry["clips_per_s"]), entry["bound"],
+             number(entry["device_hours"]), entry["runtime_minutes"], entry["source"]] for entry in cost["trainings"]]
+    out += markdown_table(["experiment", "tables", "model", "frames", "crop", "epochs x videos", "validations",
+                           "per GPU", "clips/s per job", "bound by", train_unit, "time limit (min)", "speed"], rows)
+    rows = [[entry["experiment"], entry["protocol"], ", ".join(entry["tables"]),
+             f"{entry['views']} x {entry['val_videos']:,}", number(entry["clips_per_s"]), entry["bound"],
+             number(entry["device_hours"]), entry["source"]] for entry in cost["tests"]]
+    out += ["", "## Tests", "", *markdown_table(["experiment", "protocol", "tables", "views x videos",
+                                                 "clips/s per job", "bound by", test_unit, "speed"], rows)]
     frame = cost["frame_bytes"]
     out += ["", "## Frame storage", "",
             f"JPEG bytes per pixel measured on {frame['frame_side']} px synthetic frames "
             f"({frame['bytes_per_frame']:,} bytes a frame, {frame['cpu']}), times the pixels of a source's frames. "
             "*assumed*: frames per video and aspect from the dataset's typical clip length and frame rate "
-            "(docs/cost.md); *given*: frames the dataset ships, which the workflow reads where they are.", "",
-            "| source | videos | frames per video | GB | basis |", "|---|---|---|---|---|"]
-    for entry in cost["storage"]:
-        videos = f"{entry['videos']:,}" if "videos" in entry else "-"
-        out.append(f"| {entry['source']} | {videos} | {entry.get('frames_per_video') or '-'} "
-                   f"| {number(entry['gigabytes']) if entry['written'] else '-'} | {entry.get('basis', 'given')} |")
+            "(docs/cost.md); *given*: frames the dataset ships, which the workflow reads where they are.", ""]
+    rows = [[entry["source"], f"{entry['videos']:,}" if "videos" in entry else "-",
+             entry.get("frames_per_video") or "-", number(entry["gigabytes"]) if entry["written"] else "-",
+             entry.get("basis", "given")] for entry in cost["storage"]]
+    out += markdown_table(["source", "videos", "frames per video", "GB", "basis"], rows)
     out += ["", "## Jobs", "",
-            "SLURM jobs under `--profile slurm` (localrules, which run in Snakemake's own process, left out).", "",
-            "| rule | jobs |", "|---|---|"]
-    out += [f"| {rule} | {count:,} |" for rule, count in cost["jobs"].items()]
-    out.append(f"| all | {totals['jobs']:,} |")
+            "SLURM jobs under `--profile slurm` (localrules, which run in Snakemake's own process, left out).", ""]
+    rows = [[rule, f"{count:,}"] for rule, count in cost["jobs"].items()] + [["all", f"{totals['jobs']:,}"]]
+    out += markdown_table(["rule", "jobs"], rows)
     return "\n".join(out) + "\n"
 
 
 def write_cost(cost, csv_path, md_path):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", restval="")
-    writer.writeheader()
-    writer.writerows(csv_rows(cost))
-    write_text_atomic(csv_path, buffer.getvalue())
+    write_text_atomic(csv_path, csv_text(CSV_COLUMNS, csv_rows(cost)))
     write_text_atomic(md_path, render_markdown(cost))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ctnet import paths
 from ctnet.workflow.checks import check_plan
-from ctnet.workflow.cost import training_time_limit
+from ctnet.workflow.cost import planned_micro_batch, training_time_limit
 from ctnet.workflow.config import (DEFAULT_EXPERIMENTS, DEFAULT_TABLES_DIR, configured_seeds, load_catalogue,
                                    load_config, load_tables, missing_downloads)
 from ctnet.workflow.findings import DEFAULT_MIN_SEEDS
@@ -120,6 +120,9 @@ class Plan:
         if seed is not None:
             spec["seed"] = seed
         del spec["protocols"]
+        micro_batch = planned_micro_batch(self, exp)
+        if micro_batch is not None:  # the clips one GPU computes at once (resources.train: micro_batch, gpu_memory_gb)
+            spec["train"] = {**spec.get("train", {}), "micro_batch": micro_batch}
         return spec
 
     # ------------------------------------------------------------------ seeds: one run per seed

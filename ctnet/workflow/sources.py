@@ -2,6 +2,7 @@
 are extracted (`sources:` of the configuration; a source is one dataset copy, synthetic or downloaded)."""
 
 from ctnet import paths
+from ctnet.data.frames import SHORT_SIDE
 from ctnet.data.registry import dataset_kind
 
 
@@ -24,6 +25,14 @@ class DataSources:
     def annotations(self, name):
         return self.source(name).get("annotations", paths.ANNOTATIONS.format(source=name))
 
+    def rows_annotations(self, name):
+        """The annotation folders whose rows the source's id lists select from (Mini-Kinetics-200: those of the
+        Kinetics-400 source whose frames it takes, `rows_from` of its kind); empty for the other kinds."""
+        owner = self.frames_source(name)
+        if not self.kind(name).rows_from or owner == name:
+            return []
+        return [self.annotations(owner)]
+
     def frames_source(self, name):
         """The source whose frame folder `name` reads (itself unless `frames_from`)."""
         return self.source(name).get("frames_from", name)
@@ -36,6 +45,14 @@ class DataSources:
         """The frame file names of the source's videos: its `filename_tmpl`, else its kind's."""
         owner = self.frames_source(name)
         return self.source(owner).get("filename_tmpl", self.kind(owner).filename_tmpl)
+
+    def short_side(self, name):
+        """The short side its frames are extracted at: the source's `short_side`, else extract_frames.py's."""
+        return self.source(name).get("short_side", SHORT_SIDE)
+
+    def split(self, name):
+        """Which official split its lists hold: the source's `split`, else its kind's first."""
+        return self.source(name).get("split", self.kind(name).splits[0])
 
     def extracted(self, name):
         """True when the workflow extracts this source's frames (it has videos, not ready frames)."""

@@ -1,14 +1,17 @@
 # Configuration, the plan of the run, and the helpers every rule uses. File names come from ctnet.paths.
 import os
+import shlex
 import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, update_config
 
+import ctnet.cache
 import ctnet.workflow.bootstrap
 import ctnet.workflow.claims
 import ctnet.workflow.findings
 import ctnet.workflow.plots
+import ctnet.workflow.report
 import ctnet.workflow.results
 import ctnet.workflow.stats
 import ctnet.workflow.tables

@@ -4,7 +4,8 @@
 # tests, nor imports torch.
 import ctnet.workflow.cost
 
-COST_CODE = ["scripts/make_cost.py", ctnet.workflow.cost.__file__, ctnet.workflow.io.__file__]
+COST_CODE = ["scripts/make_cost.py"] + [module.__file__ for module in (
+    ctnet.workflow.cost, ctnet.workflow.io, ctnet.workflow.report, ctnet.cache)]
 
 
 localrules:

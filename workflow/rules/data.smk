@@ -35,13 +35,14 @@ rule extract_frames:
     params:
         frames=paths.FRAMES,
         shard=lambda w: PLAN.data.shard_arg(w.shard),
-        short_side=lambda w: PLAN.data.source(w.source).get("short_side", 256),
+        short_side=lambda w: PLAN.data.short_side(w.source),
         # Only when the source sets it: extract_frames.py owns the default.
         max_failed=lambda w: PLAN.data.extraction_options(w.source),
     log:
         paths.log("extract_frames", "{source}{shard}"),
     benchmark:
         paths.benchmark("extract_frames", "{source}{shard}"),
+    # Its decoding processes (--workers): the cores it reserves, so resources.extract_frames.threads sets both.
     threads: res("extract_frames", "threads")
     priority: 1
     resources:
@@ -58,12 +59,14 @@ rule build_lists:
     input:
         frames=lambda w: [p for path in PLAN.data.frames_ready(w.source) for p in PLAN.downloaded(path, workflow.dryrun)],
         annotations=lambda w: PLAN.downloaded(PLAN.data.annotations(w.source), workflow.dryrun),
+        rows=lambda w: [p for path in PLAN.data.rows_annotations(w.source) for p in PLAN.downloaded(path, workflow.dryrun)],
     output:
         **paths.LIST_FILES,
     params:
         kind=lambda w: PLAN.data.source(w.source)["kind"],
         frames=lambda w: PLAN.data.frames_root(w.source),
-        split=lambda w: PLAN.data.source(w.source).get("split", 1),
+        split=lambda w: PLAN.data.split(w.source),
+        rows=lambda w, input: "".join(f" --rows-annotations {shlex.quote(path)}" for path in input.rows),
         out=paths.LISTS,
     log:
         paths.log("build_lists", "{source}"),
@@ -78,4 +81,5 @@ rule build_lists:
         "../../environment.yml"
     shell:
         "python scripts/build_lists.py --dataset {params.kind} --annotations {input.annotations:q}"
-        " --frames {params.frames:q} --out {params.out:q} --split {params.split} > {log:q} 2>&1"
+        " --frames {params.frames:q} --out {params.out:q} --split {params.split}"
+        "{params.rows} > {log:q} 2>&1"

@@ -3,7 +3,7 @@
 
 TABLE_CODE = ["scripts/make_table.py"] + [module.__file__ for module in (
     ctnet.workflow.tables, ctnet.workflow.results, ctnet.workflow.findings, ctnet.workflow.stats,
-    ctnet.workflow.bootstrap, ctnet.workflow.claims, ctnet.workflow.io)]
+    ctnet.workflow.bootstrap, ctnet.workflow.claims, ctnet.workflow.io, ctnet.workflow.report, ctnet.cache)]
 CLAIMS_FILES = [paths.CLAIMS.format(ext=ext) for ext in ("md", "csv")]
 PLOT_CODE = [ctnet.workflow.plots.__file__, ctnet.workflow.tables.__file__]
 ALL_TABLE_FILES = [path for table in PLAN.tables for path in PLAN.table_paths(table).values()]
