@@ -47,7 +47,8 @@ CLAIMS = RESULTS + "/tables/claims.{ext}"
 FIG5 = RESULTS + "/figures/fig5_accuracy_vs_gflops.png"
 
 LOG = RESULTS + "/logs/{rule}/{job}.log"
-# Snakemake's measurement of each job (`benchmark:`): wall seconds and peak memory (max_rss, MB), which
+# Snakemake's measurement of each job that runs a program (`benchmark:`; not of the `run:` rules, which run in
+# Snakemake's own process): wall seconds and peak memory (max_rss, MB), which
 # benchmarks/bench_run.py sets beside what the configuration's `resources:` ask.
 BENCHMARK = RESULTS + "/benchmarks/{rule}/{job}.tsv"
 

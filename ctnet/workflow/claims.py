@@ -19,8 +19,8 @@ Two kinds of claim, counted apart:
 
 Claims without a verdict word say why: **one run** (fewer seeds than `min_seeds`: the difference and its
 interval, the videos' noise alone for one seed, with McNemar's exact p-value for top-1 and top-5, but no
-verdict about one training), **undecidable** (the rows' predictions are right on exactly the same videos for
-every seed: the same trained model, as a fusion of one model with itself), **not comparable** (other videos, or
+verdict about one training), **undecidable** (the rows read the very same scores for every seed: one trained
+model, as a fusion of one model with itself), **not comparable** (other videos, or
 averages of other numbers of splits), **not run** (a row quoted from the paper, skipped, or a file missing), and
 **same test** (its pairs read the very scores of an earlier claim's: at CPU scale V1 and V2 rows are one
 training; it shows that claim's verdict and is counted once). `paper_gap` (the difference the paper states) is
@@ -165,12 +165,16 @@ def accuracy_pair(high, low, metric, scores, min_seeds=DEFAULT_MIN_SEEDS):
     pair.difference, pair.lo, pair.hi = interval["point"], interval["lo"], interval["hi"]
     pair.seeds, pair.videos, pair.p = interval["seeds"], interval["videos"], interval["p"]
     classes = high_data[0][0]["scores"].shape[1]
-    if metric == "top5" and classes <= results.TRIVIAL_TOP5_CLASSES:
+    trivial = metric == "top5" and classes <= results.TRIVIAL_TOP5_CLASSES
+    if trivial:
         pair.note = f"with {classes} classes top-5 is 100 % by construction"
-    if all(not group.any() for group in values):
         pair.status = UNDECIDABLE
-        pair.note = "; ".join(filter(None, [pair.note, "both rows are right on the very same videos for every "
-                                                       "seed (the same trained model): no difference can show"]))
+    elif all(high_digests == low_digests for high_digests, low_digests in pair.key):
+        # By construction, not by chance: two trainings can agree on every video (both wrong on all of a tiny
+        # validation set), and that is an interval of zero width, not an undecidable claim.
+        pair.status = UNDECIDABLE
+        pair.note = "; ".join(filter(None, [pair.note, "both rows read the very same scores for every seed (one "
+                                                       "trained model): no difference can show"]))
     elif pair.seeds < min_seeds:
         pair.status = ONE_RUN
         if pair.seeds == 1 and metric != "mean_class_acc" and len(values) == 1:

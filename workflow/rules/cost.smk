@@ -20,8 +20,6 @@ rule cost_plan:
         plan=lambda w: ctnet.workflow.cost.cost_plan(PLAN),
     log:
         paths.log("cost_plan", "cost"),
-    benchmark:
-        paths.benchmark("cost_plan", "cost"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),

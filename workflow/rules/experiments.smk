@@ -10,8 +10,6 @@ rule experiment:
         spec=lambda w: PLAN.resolve(w.exp),
     log:
         paths.log("experiment", "{exp}"),
-    benchmark:
-        paths.benchmark("experiment", "{exp}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
@@ -28,8 +26,6 @@ rule experiment_train:
         spec=lambda w: PLAN.resolve_train(w.run),
     log:
         paths.log("experiment_train", "{run}"),
-    benchmark:
-        paths.benchmark("experiment_train", "{run}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
@@ -46,8 +42,6 @@ rule flops_experiment:
         spec=lambda w: PLAN.resolver.flops_experiment(w.key),
     log:
         paths.log("flops_experiment", "{key}"),
-    benchmark:
-        paths.benchmark("flops_experiment", "{key}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),

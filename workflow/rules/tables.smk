@@ -49,8 +49,6 @@ rule table_plan:
         plan=lambda w: PLAN.table_plan(w.table),
     log:
         paths.log("table_plan", "{table}"),
-    benchmark:
-        paths.benchmark("table_plan", "{table}"),
     threads: 1
     resources:
         runtime=res("default", "runtime"),
