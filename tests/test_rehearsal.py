@@ -39,7 +39,7 @@ def rehearsal(tmp_path_factory):
 
 def rows(work, table):
     with open(work / f"results/tables/{table}.csv", newline="") as handle:
-        return {row["label"]: row for row in csv.DictReader(handle)}
+        return {row["row"]: row for row in csv.DictReader(handle)}
 
 
 def test_tables_are_filled_from_paper_models(rehearsal):
