@@ -4,8 +4,10 @@
 # tests, nor imports torch.
 import ctnet.workflow.cost
 
-COST_CODE = ["scripts/make_cost.py"] + [module.__file__ for module in (
-    ctnet.workflow.cost, ctnet.workflow.io, ctnet.workflow.report, ctnet.cache)]
+# Every module of the cost package, then the modules it reads and writes with.
+COST_CODE = ["scripts/make_cost.py"] + sorted(
+    str(path) for path in Path(ctnet.workflow.cost.__file__).parent.glob("*.py"))
+COST_CODE += [module.__file__ for module in (ctnet.workflow.io, ctnet.workflow.report, ctnet.cache)]
 
 
 localrules:
