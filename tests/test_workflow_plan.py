@@ -380,3 +380,16 @@ def test_overrides_give_another_reading_of_a_dataset_and_a_protocol():
     config["overrides"] = {"protocols": {"1x1_typo": {"size": 224}}}
     with pytest.raises(ConfigError, match=r"overrides.protocols.1x1_typo: config/experiments.yaml has no such entry"):
         Plan(config, root=ROOT)
+
+
+def test_generation_options_do_not_depend_on_the_order_of_the_keys():
+    """The synthetic source's options are make_synthetic's params, compared by Snakemake as text: the same
+    `generate:` in another key order (a YAML file re-dumped with sorted keys) must not regenerate the videos, which
+    re-extracted every frame and retrained every model (CI found it through test_workflow_e2e)."""
+    from ctnet.workflow.sources import DataSources
+
+    generate = {"num_videos": 48, "seed": 0, "size": 40, "frames": 16, "num_classes": 4}
+    shuffled = dict(reversed(list(generate.items())))
+    options = [DataSources({"s": {"kind": "synthetic", "generate": g}}).generation_options("s")
+               for g in (generate, shuffled)]
+    assert options[0] == options[1] == "--frames 16 --num-classes 4 --num-videos 48 --seed 0 --size 40"

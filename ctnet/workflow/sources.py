@@ -69,8 +69,11 @@ class DataSources:
         return "{}/{}".format(*paths.parse_shard_suffix(suffix))
 
     def generation_options(self, name):
-        """make_synthetic.py's options from the source's `generate:` (num_videos -> --num-videos 400, ...)."""
-        return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in self.source(name)["generate"].items())
+        """make_synthetic.py's options from the source's `generate:` (num_videos -> --num-videos 400, ...), in the
+        keys' sorted order: the rule's params, which Snakemake compares as text, must not change with the order a
+        YAML file lists them in (that regenerated the videos, re-extracted every frame and retrained every model)."""
+        generate = self.source(name)["generate"]
+        return " ".join(f"--{key.replace('_', '-')} {generate[key]}" for key in sorted(generate))
 
     def extraction_options(self, name):
         """extract_frames.py's --max-failed-fraction where the source sets max_failed_fraction, else nothing."""
