@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
+# Snakemake reruns a job when its inputs, params or inputs' times changed (not on a new Snakemake version or
+# environment), and redoes the outputs of a run that was killed.
+RERUN := --rerun-triggers mtime params input --rerun-incomplete
 
 .PHONY: venv test all_tables rehearsal
 
@@ -19,7 +22,7 @@ test: venv
 	$(BIN)/python -m pytest -q
 
 all_tables: venv
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake all_tables --cores $(CORES) --rerun-triggers mtime params input --rerun-incomplete && echo "Tables: $(CURDIR)/results/tables/<table>.md and .csv; figures: $(CURDIR)/results/figures/"
+	$(BIN)/snakemake all_tables --cores $(CORES) $(RERUN) && echo "Tables: $(CURDIR)/results/tables/<table>.md and .csv; figures: $(CURDIR)/results/figures/"
 
 # The CPU dress rehearsal of config/paper.yaml (docs/rehearsal.md): paper.yaml's models and protocols on tiny
 # datasets in each real format, in a working copy of its own (build/rehearsal/: a snapshot of the code, and the
@@ -33,5 +36,5 @@ rehearsal: venv
 	cp -R workflow config scripts ctnet environment.yml $(REHEARSAL)/
 	$(BIN)/python scripts/make_rehearsal_data.py --out $(REHEARSAL)/data
 	cd $(REHEARSAL) && PYTHONPATH=$(CURDIR)/$(REHEARSAL) $(CURDIR)/$(BIN)/snakemake all_tables cost --cores $(CORES) \
-		--configfile $(REHEARSAL_CONFIG) --rerun-triggers mtime params input --rerun-incomplete
+		--configfile $(REHEARSAL_CONFIG) $(RERUN)
 	PYTHONPATH=$(CURDIR)/$(REHEARSAL) $(BIN)/python benchmarks/bench_run.py --run $(REHEARSAL) --configfile $(REHEARSAL_CONFIG)

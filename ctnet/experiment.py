@@ -146,9 +146,10 @@ def resolve_experiment(raw, source="experiment"):
 
 
 def accumulation(batch_size, micro_batch, world_size, name):
-    """(micro-batch, accumulation steps) of one process (the trainer's, and the workflow's plan for GPUs): `micro_batch` clips per forward pass (null: the whole
-    per-process share, batch_size / world_size) and batch_size / (world_size x micro_batch) of them per optimiser
-    step, which must be whole; else one line naming the numbers and the fix."""
+    """(micro-batch, accumulation steps) of one process (the trainer's, and the workflow's plan for GPUs):
+    `micro_batch` clips per forward pass (null: the whole per-process share, batch_size / world_size) and
+    batch_size / (world_size x micro_batch) of them per optimiser step, which must be whole; else one line naming
+    the numbers and the fix."""
     if batch_size % world_size:
         raise ValueError(f"{name}: train.batch_size {batch_size} is not divisible by {world_size} processes; "
                          "change the batch or --gpus")

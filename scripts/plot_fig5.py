@@ -77,7 +77,8 @@ def draw(rows):
     run_points, avoid = draw_run(ax_run, rows)
     ax_paper.set_title(PAPER_TITLE, fontsize=10)
     comparable, why = comparable_with_paper(rows)
-    run_title = RUN_TITLES[comparable] if comparable is not False else f"This run: not comparable with the paper\n({why})"
+    run_title = (RUN_TITLES[comparable] if comparable is not False
+                 else f"This run: not comparable with the paper\n({why})")
     ax_run.set_title(run_title, fontsize=10)
     if ax_run.get_legend_handles_labels()[0]:
         ax_run.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)

@@ -2,10 +2,10 @@
 .venv/ (its PATH holds no .venv/bin) and with no data downloaded.
 
 Each command of a ```bash block (the whole block where it activates an environment for the next line) runs in a
-private copy of the repository whose .venv is this environment. Commands that would train for minutes (the default run, one table of it, the cluster's paper run) run with `dryrun: true`
-in the copy's workflow profile, so that the command itself is the README's; the smoke table, the cost table and
-the paper configuration's dry run run for real. `make test` is this suite, and `make rehearsal` has its own test
-(tests/test_rehearsal.py)."""
+private copy of the repository whose .venv is this environment. Commands that would train for minutes (the
+default run, one table of it, the cluster's paper run) run with `dryrun: true` in the copy's workflow profile, so
+that the command itself is the README's; the smoke table, the cost table and the paper configuration's dry run
+run for real. `make test` is this suite, and `make rehearsal` has its own test (tests/test_rehearsal.py)."""
 
 import os
 import re

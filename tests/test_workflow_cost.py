@@ -213,15 +213,14 @@ def test_train_runtime_falls_back_before_the_data_is_there(tmp_path):
 
 def complete_stand_ins(data):
     """What build_lists would read beyond make_real_annotations' files: the second and third UCF101 / HMDB51
-    splits (copies of the first) and Mini-Kinetics' Kinetics-400 CSVs."""
+    splits (copies of the first). Mini-Kinetics keeps its id lists alone, as released: its rows are
+    Kinetics-400's CSVs."""
     ucf = data / "ucf101/annotations"
     for split in (2, 3):
         shutil.copy(ucf / "trainlist01.txt", ucf / f"trainlist0{split}.txt")
         shutil.copy(ucf / "testlist01.txt", ucf / f"testlist0{split}.txt")
         for path in (data / "hmdb51/annotations").glob("*_test_split1.txt"):
             shutil.copy(path, path.with_name(path.name.replace("split1", f"split{split}")))
-    for path in (data / "kinetics400/annotations").glob("*.csv"):
-        shutil.copy(path, data / "minikinetics200/annotations" / path.name)
 
 
 def test_snakemake_cost_prices_the_paper_configuration_in_seconds(tmp_path):

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ctnet.atomic import atomic_path
+from ctnet.data.frames import manifest_paths
 from ctnet.experiment import flatten
 from ctnet.model_spec import torchvision_version
 
@@ -38,8 +39,9 @@ def file_digest(path):
 
 
 def input_contents(exp):
-    """{section: {key: file digest}} of the experiment's INPUT_FILES and its frames' manifests. A file not there yet (a val list no epoch
-    reads) is "missing", for the dataset that needs it to report; "torchvision:<version>" weights are no file."""
+    """{section: {key: file digest}} of the experiment's INPUT_FILES and its frames' manifests. A file not there
+    yet (a val list no epoch reads) is "missing", for the dataset that needs it to report; "torchvision:<version>"
+    weights are no file."""
     contents = {}
     for section, keys in INPUT_FILES.items():
         for key in keys:
@@ -56,7 +58,7 @@ def frames_digest(frames_root):
     """The digest of the extraction manifests of `frames_root`, which name what made each frame folder
     (`made_from`): re-extracted frames with the same ids and counts leave the lists unchanged but not these. None
     for frames that were shipped extracted (no manifest)."""
-    manifests = sorted(Path(frames_root).glob("manifest*.csv")) if frames_root else []
+    manifests = manifest_paths(frames_root) if frames_root else []
     if not manifests:
         return None
     sha = hashlib.sha256()

@@ -450,8 +450,12 @@ def to_markdown(plans, claims, alpha=ALPHA):
               "p (Holm)", "Verdict", "Paper's difference", "Note"]
     rows = []
     for result in accuracy:
-        p = f"{_p_text(result.p)} ({_p_text(result.p_holm)})" if result.p_holm is not None else \
-            (f"McNemar {_p_text(result.pair.mcnemar_p)}" if result.pair and result.pair.mcnemar_p is not None else "–")
+        if result.p_holm is not None:
+            p = f"{_p_text(result.p)} ({_p_text(result.p_holm)})"
+        elif result.pair and result.pair.mcnemar_p is not None:
+            p = f"McNemar {_p_text(result.pair.mcnemar_p)}"
+        else:
+            p = "–"
         verdict = f"same test as {result.same_as}" if result.same_as else f"**{result.verdict}**"
         rows.append([_table_name(result), result.claim, METRIC_NAMES[result.metric], pair_text(result),
                      seeds_text(result) or "–", difference_text(result) or "–", p, verdict, gap_text(result) or "–",

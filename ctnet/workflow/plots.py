@@ -1,6 +1,6 @@
-"""Shared pieces of the plotting scripts: reading a table CSV back as numbers, error bars from its intervals, what
-the CSV says about comparability and shared trainings (its `comparable` and `scores` columns), labels placed so that they do not overlap, saving a figure
-atomically."""
+"""Shared pieces of the plotting scripts: reading a table CSV back as numbers, error bars from its intervals, what the
+CSV says about comparability and shared trainings (its `comparable` and `scores` columns), labels placed so that
+they do not overlap, saving a figure atomically."""
 
 import csv
 import itertools
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ctnet.atomic import atomic_path
-from ctnet.workflow.tables import COLUMNS, INTERVAL_COLUMNS
+from ctnet.workflow.tables import COLUMNS, INTERVAL_COLUMNS, OPTIONAL_COLUMNS
 
 NUMERIC = ("views", "top1", "top5", "gflops", "gflops_per_view",
            "paper_top1", "paper_top5", "paper_gflops", "paper_gflops_per_view") + tuple(INTERVAL_COLUMNS)
@@ -24,8 +24,8 @@ def read_table_csv(path):
         raise ValueError(f"{path}: not found; build the table first (snakemake {path})")
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])
-                   and column not in (*INTERVAL_COLUMNS, "scores", "comparable")]
+        missing = [column for column in COLUMNS
+                   if column not in (reader.fieldnames or []) and column not in OPTIONAL_COLUMNS]
         if missing:
             raise ValueError(f"{path}: missing columns {missing}; rebuild it with scripts/make_table.py")
         rows = list(reader)

@@ -59,11 +59,13 @@ def row_gflops(row):
 def accuracy_intervals(evaluations):
     """bootstrap.row_intervals of a row's evaluations with top-1 and top-5 given their exact (one run) or
     seeds-and-videos interval; `method` says which."""
+    # Each scores file read once: the bootstrap, the exact interval and the seeds' values all take loaded files.
+    evaluations = [[bootstrap.load(path) for path in bootstrap.seed_list(scores)] for scores in evaluations]
     out = bootstrap.row_intervals(evaluations)
     single = out["seeds"] == 1 and len(evaluations) == 1
     for metric in ("top1", "top5"):
         if single:
-            corr = bootstrap.correctness(bootstrap.seed_list(evaluations[0])[0])
+            corr = bootstrap.correctness(evaluations[0][0])
             lo, hi = stats.wilson_interval(int(corr[metric].sum()), len(corr[metric]))
         else:
             interval = stats.seed_interval(bootstrap.seed_values(evaluations, metric))

@@ -35,6 +35,8 @@ COLUMNS = [
     # accuracies stand beside the paper's ("yes", or "no: " and why)
     "scores", "comparable",
 ]
+# appended after the original layout: a CSV written before them reads with them empty
+OPTIONAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):]
 # the uncertainty: intervals and seeds
 INTERVAL_COLUMNS = COLUMNS[COLUMNS.index("top1_lo"):COLUMNS.index("top1_seed_max") + 1]
 

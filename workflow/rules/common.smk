@@ -44,6 +44,7 @@ envvars:
     "PATH",
 
 
+# (Assigned apart: `snakemake --lint` misreads two os.environ[...] on one line.)
 JOB_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
 os.environ["PATH"] = JOB_PATH
 

@@ -124,9 +124,9 @@ def price(plan_data, throughput):
 
 def training_time_limit(plan, exp):
     """Minutes one training job of `exp` asks SLURM for: its estimated wall time times RUNTIME_MARGIN, at least
-    RUNTIME_FLOOR_MINUTES. Where no estimate can be made (the configuration names no `throughput:` file, or the
-    dataset's annotation files are not there yet, as in a dry run before the download), the configuration's
-    `resources.train.runtime`."""
+    RUNTIME_FLOOR_MINUTES; before the annotation files are downloaded, from the registry's official video counts
+    (Work.videos). Where no estimate can be made (the configuration names no `throughput:` file, or the annotation
+    files are there but do not parse), the configuration's `resources.train.runtime`."""
     path = plan.config.get("throughput")
     work = work_of(plan)
     if path is None:

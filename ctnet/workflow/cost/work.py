@@ -85,17 +85,21 @@ class Work:
         return self._videos[source]
 
     def _annotated(self, source, folder):
-        """Videos of the annotation files in `folder`, from paths.VIDEO_COUNTS while the files are unchanged."""
-        with os.scandir(folder) as entries:
-            stamp = sorted([entry.name, entry.stat().st_size, entry.stat().st_mtime_ns] for entry in entries
-                           if entry.is_file())
+        """Videos of the annotation files in `folder` (and, for Mini-Kinetics-200, the Kinetics-400 CSVs its id
+        lists select from: `DataSources.rows_annotations`), from paths.VIDEO_COUNTS while the files are unchanged."""
+        rows = [self.plan.root / path for path in self.plan.data.rows_annotations(source)]
+        stamp = []
+        for where in (folder, *rows):
+            with os.scandir(where) as entries:
+                stamp += sorted([entry.name, entry.stat().st_size, entry.stat().st_mtime_ns] for entry in entries
+                                if entry.is_file())
         kind, split = self.plan.data.source(source)["kind"], self.plan.data.split(source)
         key = f"{kind} split {split} {folder.resolve()}"
         cache_path = self.plan.root / paths.VIDEO_COUNTS
         cache = read_cache(cache_path, video_counts_problem) or {}
         if cache.get(key, {}).get("stamp") != stamp:
             # An empty frame index: every annotated video comes back as missing, which is all a count needs.
-            splits = parse_annotations(kind, folder, {}, split)
+            splits = parse_annotations(kind, folder, {}, split, rows[0] if rows else None)
             counts = {name: len(splits.records[name]) + len(splits.missing[name]) for name in ("train", "val")}
             cache[key] = {"stamp": stamp, "videos": counts}
             write_json_atomic(cache_path, cache)
